@@ -1,0 +1,43 @@
+/**
+ * Domain errors carry a string code that survives process hops (worker → store → api);
+ * `resolvers/errors.ts` is the one place that maps them to GraphQL error codes.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+}
+
+/** One problem with a submission: where (`["input","ligands",17,"smiles"]`) and what. */
+export interface InvalidField {
+  path: (string | number)[];
+  message: string;
+}
+
+export class InvalidInputError extends DomainError {
+  readonly code = 'INPUT.INVALID';
+  constructor(readonly invalid: InvalidField[]) {
+    super(
+      invalid.length === 1
+        ? `invalid input: ${invalid[0]!.path.join('.')}: ${invalid[0]!.message}`
+        : `invalid input: ${invalid.length} problems, see extensions.invalid`,
+    );
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  constructor(readonly entity: 'Job' | 'Batch' | 'Node' | 'Artifact', readonly id: string) {
+    super(`${entity} ${id} not found`);
+  }
+}
+
+export class InvalidTransitionError extends DomainError {
+  readonly code = 'JOB.INVALID_TRANSITION';
+  constructor(readonly jobId: string, readonly from: string, readonly to: string) {
+    super(`job ${jobId} cannot go from ${from} to ${to}`);
+  }
+}
+
+/** A state rule of a mutation (cancel a finished job, retry a batch with nothing failed). */
+export class ConflictError extends DomainError {
+  readonly code = 'STATE.CONFLICT';
+}

@@ -1,0 +1,167 @@
+/**
+ * The records OMTX-Hub keeps: individual jobs, batches and the children of batches.
+ * Plain data, no behaviour: the status machine lives in `status.ts`, validation in
+ * `validation/`, and the stores map these shapes to their own rows and documents.
+ */
+
+export const MODEL_NAMES = ['BOLTZ2', 'VINA'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export const JOB_STATUSES = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const BATCH_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export type JobKind = 'INDIVIDUAL' | 'BATCH_CHILD';
+
+export const STRUCTURE_FORMATS = ['PDB', 'PDBQT', 'CIF', 'SDF'] as const;
+export type StructureFormat = (typeof STRUCTURE_FORMATS)[number];
+
+export interface Structure {
+  format: StructureFormat;
+  content: string;
+}
+
+/** Å; `center` and `size` hold x, y, z. */
+export interface Pocket {
+  center: [number, number, number];
+  size: [number, number, number];
+}
+
+export interface Protein {
+  name: string | null;
+  sequence: string | null;
+  structure: Structure | null;
+  pocket: Pocket | null;
+}
+
+export interface Ligand {
+  name: string | null;
+  /** As the user wrote it. */
+  smiles: string;
+  /** RDKit's canonical form, used for de-duplication, exports and the runners. */
+  canonicalSmiles: string;
+  heavyAtoms: number;
+  rotatableBonds: number;
+  structure: Structure | null;
+}
+
+/** Each model reads its own; unset fields take the runner's documented default. */
+export interface Parameters {
+  seed: number | null;
+  diffusionSamples: number | null;
+  samplingSteps: number | null;
+  recyclingSteps: number | null;
+  useMsaServer: boolean | null;
+  exhaustiveness: number | null;
+  numPoses: number | null;
+}
+
+export type AffinityUnit = 'LOG10_IC50_UM' | 'KCAL_PER_MOL';
+
+export interface Affinity {
+  value: number;
+  unit: AffinityUnit;
+  kcalPerMol: number | null;
+  probabilityBinder: number | null;
+}
+
+export interface Confidence {
+  score: number;
+  ptm: number | null;
+  iptm: number | null;
+  plddt: number | null;
+}
+
+export interface Pose {
+  rank: number;
+  score: number;
+  rmsdLowerBound: number | null;
+  rmsdUpperBound: number | null;
+}
+
+/** A file a job produced, stored in the BlobStore under `key`. */
+export interface ArtifactRef {
+  name: string;
+  key: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+export interface Result {
+  affinity: Affinity | null;
+  confidence: Confidence | null;
+  poses: Pose[];
+  artifacts: ArtifactRef[];
+  /** How the result was made: model, tool versions, seed, parameters. */
+  provenance: Record<string, unknown>;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface Job {
+  id: string;
+  owner: string;
+  kind: JobKind;
+  model: ModelName;
+  name: string | null;
+  status: JobStatus;
+  ligand: Ligand;
+  /** Null for batch children: they share their batch's protein. */
+  protein: Protein | null;
+  parameters: Parameters;
+  batchId: string | null;
+  batchIndex: number | null;
+  result: Result | null;
+  error: JobError | null;
+  attempts: number;
+  /** Lease of the attempt that runs the job, while RUNNING. */
+  leaseExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  idempotencyKey: string | null;
+}
+
+export interface StatusCounts {
+  pending: number;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface Batch {
+  id: string;
+  owner: string;
+  name: string;
+  model: ModelName;
+  status: BatchStatus;
+  protein: Protein;
+  parameters: Parameters;
+  maxConcurrent: number | null;
+  total: number;
+  counts: StatusCounts;
+  /** Set once by cancelBatch; children not yet started end CANCELLED. */
+  cancelRequested: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  idempotencyKey: string | null;
+}
+
+export function emptyCounts(): StatusCounts {
+  return { pending: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+}
+
+export function countKey(status: JobStatus): keyof StatusCounts {
+  return status.toLowerCase() as keyof StatusCounts;
+}

@@ -1,0 +1,89 @@
+import type { Batch, Job, JobError, JobStatus, ModelName, Result } from '../domain/job.js';
+import type { Page, PageRequest } from './page.js';
+
+export interface JobFilter {
+  /** Without `kind` or `batchId` the list holds the owner's INDIVIDUAL jobs only. */
+  kind?: 'INDIVIDUAL' | 'BATCH_CHILD' | null;
+  batchId?: string | null;
+  status?: JobStatus | null;
+  model?: ModelName | null;
+}
+
+export interface BatchFilter {
+  status?: Batch['status'] | null;
+  model?: ModelName | null;
+}
+
+export interface BatchJobFilter {
+  status?: JobStatus | null;
+}
+
+export type BatchJobOrderField = 'INDEX' | 'AFFINITY' | 'CONFIDENCE';
+export type OrderDirection = 'ASC' | 'DESC';
+export interface BatchJobOrder {
+  field: BatchJobOrderField;
+  direction: OrderDirection;
+}
+
+export type ClaimOutcome =
+  | { claimed: true; job: Job; attempt: number }
+  | { claimed: false; reason: 'NOT_FOUND' | 'FINISHED' | 'CANCELLED' | 'LEASED' | 'NOT_QUEUED'; job: Job | null };
+
+export interface BatchStats {
+  /** Children with an affinity, and the best (lowest) and mean of it. */
+  withAffinity: number;
+  bestAffinity: number | null;
+  meanAffinity: number | null;
+}
+
+/**
+ * Jobs and batches. Every write is one transaction; a child's status and its batch's
+ * counters change together, and each committed change reaches the ChangeFeed.
+ */
+export interface JobStore {
+  /**
+   * Stores a PENDING individual job. With an idempotency key already used by the same owner
+   * it stores nothing and returns the first job with `created: false`.
+   */
+  createJob(job: Job): Promise<{ job: Job; created: boolean }>;
+  /** Stores a batch and all its PENDING children at once, or nothing; idempotent as createJob. */
+  createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }>;
+  /** PENDING → QUEUED once their tasks are enqueued; other statuses are left alone. */
+  markQueued(jobIds: string[], now: Date): Promise<void>;
+
+  /**
+   * Takes a QUEUED job for one attempt: RUNNING, attempts + 1, lease until now + leaseMs.
+   * A finished, cancelled or live-leased job is not claimed and says why.
+   */
+  claim(jobId: string, now: Date, leaseMs: number): Promise<ClaimOutcome>;
+  /** Extends the lease of a running attempt; false when the attempt no longer holds it. */
+  renewLease(jobId: string, attempt: number, now: Date, leaseMs: number): Promise<boolean>;
+  /** RUNNING → COMPLETED for the attempt that holds the lease; null when it does not. */
+  complete(jobId: string, attempt: number, result: Result, now: Date): Promise<Job | null>;
+  /** RUNNING → FAILED for good (bad input, attempts used up). */
+  fail(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
+  /** RUNNING → QUEUED after a transient fault, so the queue's retry runs it again. */
+  release(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
+  /** RUNNING jobs whose lease ended before `now` go back to QUEUED; returns their ids. */
+  requeueExpired(now: Date, limit: number): Promise<Job[]>;
+  /** Jobs left PENDING since before `olderThan` (their enqueue never happened). */
+  listStalePending(olderThan: Date, limit: number): Promise<Job[]>;
+
+  /** A PENDING, QUEUED or RUNNING job ends CANCELLED; a finished one is a ConflictError. */
+  cancelJob(owner: string, jobId: string, now: Date): Promise<Job>;
+  /** Marks the batch cancelled and cancels every child not yet finished. */
+  cancelBatch(owner: string, batchId: string, now: Date): Promise<Batch>;
+  /** FAILED children go back to QUEUED with their error cleared; returns them. */
+  retryFailed(owner: string, batchId: string, now: Date): Promise<{ batch: Batch; jobs: Job[] }>;
+
+  getJobs(ids: readonly string[]): Promise<(Job | null)[]>;
+  getBatches(ids: readonly string[]): Promise<(Batch | null)[]>;
+  /** Newest first by createdAt, then id. */
+  listJobs(owner: string, filter: JobFilter, page: PageRequest): Promise<Page<Job>>;
+  listBatches(owner: string, filter: BatchFilter, page: PageRequest): Promise<Page<Batch>>;
+  /** Children of one batch; jobs without the ordered value come last, by index. */
+  listBatchJobs(batchId: string, filter: BatchJobFilter, order: BatchJobOrder, page: PageRequest): Promise<Page<Job>>;
+  batchStats(batchId: string): Promise<BatchStats>;
+
+  close(): Promise<void>;
+}
