@@ -41,3 +41,15 @@ export class InvalidTransitionError extends DomainError {
 export class ConflictError extends DomainError {
   readonly code = 'STATE.CONFLICT';
 }
+
+/** A paging cursor that this list did not issue. */
+export class InvalidCursorError extends DomainError {
+  readonly code = 'INPUT.CURSOR';
+  constructor(
+    readonly argument: 'after' | 'before',
+    readonly cursor: string,
+    readonly reason: string,
+  ) {
+    super(`cursor ${JSON.stringify(cursor.slice(0, 40))} is not valid here: ${reason}`);
+  }
+}

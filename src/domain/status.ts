@@ -5,10 +5,11 @@ import { InvalidTransitionError } from './errors.js';
  * Job life: PENDING → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED.
  * Two edges go back: RUNNING → QUEUED when a transient fault or an expired lease gives the
  * job another attempt, and FAILED → QUEUED when a user retries a batch's failed jobs.
+ * QUEUED → FAILED is the queue giving up: its task used every delivery attempt.
  */
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   PENDING: ['QUEUED', 'CANCELLED'],
-  QUEUED: ['RUNNING', 'CANCELLED'],
+  QUEUED: ['RUNNING', 'CANCELLED', 'FAILED'],
   RUNNING: ['COMPLETED', 'FAILED', 'CANCELLED', 'QUEUED'],
   COMPLETED: [],
   FAILED: ['QUEUED'],

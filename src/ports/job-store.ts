@@ -27,7 +27,7 @@ export interface BatchJobOrder {
 
 export type ClaimOutcome =
   | { claimed: true; job: Job; attempt: number }
-  | { claimed: false; reason: 'NOT_FOUND' | 'FINISHED' | 'CANCELLED' | 'LEASED' | 'NOT_QUEUED'; job: Job | null };
+  | { claimed: false; reason: 'NOT_FOUND' | 'FINISHED' | 'CANCELLED' | 'LEASED' | 'THROTTLED'; job: Job | null };
 
 export interface BatchStats {
   /** Children with an affinity, and the best (lowest) and mean of it. */
@@ -53,7 +53,8 @@ export interface JobStore {
 
   /**
    * Takes a QUEUED job for one attempt: RUNNING, attempts + 1, lease until now + leaseMs.
-   * A finished, cancelled or live-leased job is not claimed and says why.
+   * A finished, cancelled or live-leased job is not claimed and says why; so is a child whose
+   * batch already runs `maxConcurrent` children (THROTTLED: the task should come back later).
    */
   claim(jobId: string, now: Date, leaseMs: number): Promise<ClaimOutcome>;
   /** Extends the lease of a running attempt; false when the attempt no longer holds it. */
@@ -64,6 +65,8 @@ export interface JobStore {
   fail(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
   /** RUNNING → QUEUED after a transient fault, so the queue's retry runs it again. */
   release(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
+  /** QUEUED jobs whose task the queue gave up on end FAILED with `error`; others are left alone. */
+  abandon(jobIds: string[], error: JobError, now: Date): Promise<Job[]>;
   /** RUNNING jobs whose lease ended before `now` go back to QUEUED; returns their ids. */
   requeueExpired(now: Date, limit: number): Promise<Job[]>;
   /** Jobs left PENDING since before `olderThan` (their enqueue never happened). */
@@ -84,6 +87,8 @@ export interface JobStore {
   /** Children of one batch; jobs without the ordered value come last, by index. */
   listBatchJobs(batchId: string, filter: BatchJobFilter, order: BatchJobOrder, page: PageRequest): Promise<Page<Job>>;
   batchStats(batchId: string): Promise<BatchStats>;
+  /** Every job by status, for /metrics. */
+  countJobsByStatus(): Promise<Record<JobStatus, number>>;
 
   close(): Promise<void>;
 }

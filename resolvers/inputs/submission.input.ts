@@ -1,0 +1,70 @@
+import { Field, Float, InputType, Int } from 'type-graphql';
+import { InvalidLigandPolicy, ModelName, StructureFormat } from '../types/enums.js';
+
+/**
+ * Inputs are declared loosely on purpose (lists of any length, strings of any size): the
+ * domain validation checks them all at once and names every problem, which GraphQL's own
+ * coercion could not do.
+ */
+@InputType('StructureInput')
+export class StructureInput {
+  @Field((_type) => StructureFormat) format!: StructureFormat;
+  @Field((_type) => String, { description: 'PDB, PDBQT, mmCIF or SDF text.' }) content!: string;
+}
+
+@InputType('PocketInput', { description: 'A docking box: center x, y, z and size x, y, z in Å (each side > 0 and ≤ 30).' })
+export class PocketInput {
+  @Field((_type) => [Float]) center!: number[];
+  @Field((_type) => [Float]) size!: number[];
+}
+
+@InputType('ProteinInput')
+export class ProteinInput {
+  @Field((_type) => String, { nullable: true }) name?: string | null;
+  @Field((_type) => String, { nullable: true, description: 'One-letter amino acids (BOLTZ2 needs it).' }) sequence?: string | null;
+  @Field((_type) => StructureInput, { nullable: true, description: 'Receptor structure (VINA needs PDB or PDBQT).' })
+  structure?: StructureInput | null;
+  @Field((_type) => PocketInput, { nullable: true, description: 'Docking box (VINA needs it).' }) pocket?: PocketInput | null;
+}
+
+@InputType('LigandInput')
+export class LigandInput {
+  @Field((_type) => String) smiles!: string;
+  @Field((_type) => String, { nullable: true }) name?: string | null;
+  @Field((_type) => StructureInput, { nullable: true, description: 'A prepared 3D ligand (PDBQT or SDF), VINA only.' })
+  structure?: StructureInput | null;
+}
+
+@InputType('PredictionParameters', { description: 'Each model reads its own; unset means the runner default.' })
+export class PredictionParameters {
+  @Field((_type) => Int, { nullable: true }) seed?: number | null;
+  @Field((_type) => Int, { nullable: true }) diffusionSamples?: number | null;
+  @Field((_type) => Int, { nullable: true }) samplingSteps?: number | null;
+  @Field((_type) => Int, { nullable: true }) recyclingSteps?: number | null;
+  @Field((_type) => Boolean, { nullable: true }) useMsaServer?: boolean | null;
+  @Field((_type) => Int, { nullable: true }) exhaustiveness?: number | null;
+  @Field((_type) => Int, { nullable: true }) numPoses?: number | null;
+}
+
+@InputType('SubmitPredictionInput')
+export class SubmitPredictionInput {
+  @Field((_type) => ModelName) model!: ModelName;
+  @Field((_type) => ProteinInput) protein!: ProteinInput;
+  @Field((_type) => LigandInput) ligand!: LigandInput;
+  @Field((_type) => PredictionParameters, { nullable: true }) parameters?: PredictionParameters | null;
+  @Field((_type) => String, { nullable: true }) name?: string | null;
+  @Field((_type) => String, { nullable: true, description: 'The same key from the same user returns the first submission.' })
+  idempotencyKey?: string | null;
+}
+
+@InputType('SubmitBatchInput')
+export class SubmitBatchInput {
+  @Field((_type) => ModelName) model!: ModelName;
+  @Field((_type) => String) name!: string;
+  @Field((_type) => ProteinInput) protein!: ProteinInput;
+  @Field((_type) => [LigandInput]) ligands!: LigandInput[];
+  @Field((_type) => PredictionParameters, { nullable: true }) parameters?: PredictionParameters | null;
+  @Field((_type) => Int, { nullable: true, description: 'At most this many children run at once.' }) maxConcurrent?: number | null;
+  @Field((_type) => InvalidLigandPolicy, { defaultValue: InvalidLigandPolicy.REJECT }) onInvalidLigand!: InvalidLigandPolicy;
+  @Field((_type) => String, { nullable: true }) idempotencyKey?: string | null;
+}

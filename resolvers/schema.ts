@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { buildSchema } from 'type-graphql';
+import type { GraphQLSchema } from 'graphql';
+import { DateTimeScalar } from './types/date-time.scalar.js';
+import { JobResolver } from './job.resolver.js';
+import { BatchResolver, BatchSummaryResolver } from './batch.resolver.js';
+import { ResultResolver } from './result.resolver.js';
+import { MutationResolver } from './mutation.resolver.js';
+import { NodeResolver } from './node.resolver.js';
+import { ModelResolver } from './model.resolver.js';
+import { SubscriptionResolver } from './subscription.resolver.js';
+
+export const RESOLVERS = [
+  JobResolver,
+  BatchResolver,
+  BatchSummaryResolver,
+  ResultResolver,
+  MutationResolver,
+  NodeResolver,
+  ModelResolver,
+  SubscriptionResolver,
+] as const;
+
+/** The executable schema, built once per process from the type-graphql classes. */
+export async function buildApiSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    validate: false,
+  });
+}

@@ -1,0 +1,39 @@
+import { Arg, Field, ID, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+import type { Context } from './context.js';
+import type { BatchEvent } from '../subscriptions/watch-hub.js';
+import type { Job } from '../src/domain/job.js';
+import { batchProgress } from '../src/services/progress.js';
+import { JobType } from './types/job.type.js';
+import { BatchProgressType, BatchType } from './types/batch.type.js';
+
+@ObjectType('BatchProgressEvent')
+export class BatchProgressEventType {
+  @Field((_type) => BatchType) batch!: BatchType;
+  @Field((_type) => BatchProgressType) progress!: BatchProgressType;
+  @Field((_type) => [JobType], { description: 'Children that changed since your previous event (at most 500).' })
+  changedJobs!: JobType[];
+}
+
+interface SubscribeArgs {
+  args: { id: string };
+  context: Context;
+}
+
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription((_returns) => JobType, {
+    description: 'The current state first, then each change; completes after the terminal state.',
+    subscribe: ({ args, context }: SubscribeArgs) => context.app.hub.watchJob(context.viewer.id, args.id),
+  })
+  jobUpdated(@Root() job: Job, @Arg('id', (_type) => ID) _id: string): Job {
+    return job;
+  }
+
+  @Subscription((_returns) => BatchProgressEventType, {
+    description: 'Current progress first, then changes (bursts coalesced); completes after the terminal state.',
+    subscribe: ({ args, context }: SubscribeArgs) => context.app.hub.watchBatch(context.viewer.id, args.id),
+  })
+  batchProgress(@Root() event: BatchEvent, @Arg('id', (_type) => ID) _id: string) {
+    return { batch: event.batch, progress: batchProgress(event.batch, new Date()), changedJobs: event.changedJobs };
+  }
+}

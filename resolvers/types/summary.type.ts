@@ -1,0 +1,12 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { AffinityUnit } from './enums.js';
+
+@ObjectType('BatchSummary', { description: 'Lower affinity binds tighter for both units.' })
+export class BatchSummaryType {
+  @Field((_type) => Float, { nullable: true }) bestAffinity!: number | null;
+  @Field((_type) => Float, { nullable: true }) meanAffinity!: number | null;
+  @Field((_type) => AffinityUnit, { nullable: true }) unit!: AffinityUnit | null;
+  @Field((_type) => Int, { description: 'Children with an affinity.' }) scored!: number;
+  /** Resolved in batch.resolver.ts: `top(n)` and `counts`. */
+  batchId!: string;
+}

@@ -1,0 +1,413 @@
+import type { Batch, Job, JobError, JobStatus, Result } from '../../domain/job.js';
+import { JOB_STATUSES, countKey } from '../../domain/job.js';
+import { assertTransition, batchStatusFrom, isTerminal } from '../../domain/status.js';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import type {
+  BatchFilter,
+  BatchJobFilter,
+  BatchJobOrder,
+  BatchStats,
+  ClaimOutcome,
+  JobFilter,
+  JobStore,
+} from '../../ports/job-store.js';
+import type { Page, PageRequest } from '../../ports/page.js';
+import { DEFAULT_PAGE_SIZE } from '../../ports/page.js';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite/database.js';
+import { migrateJobSchema } from './sqlite/job-schema.js';
+import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type JobRow } from './sqlite/job-rows.js';
+import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
+
+const JOB_COLUMNS: (keyof JobRow)[] = [
+  'id', 'owner', 'kind', 'model', 'name', 'status', 'ligand', 'protein', 'parameters', 'batch_id', 'batch_index',
+  'result', 'error', 'affinity', 'confidence', 'attempts', 'lease_expires_at', 'created_at', 'updated_at',
+  'started_at', 'completed_at', 'idempotency_key',
+];
+
+/**
+ * The embedded JobStore on one SQLite file. Writes run in IMMEDIATE transactions (the
+ * write lock is taken before the first read, so two processes never act on a stale read);
+ * each one appends to `job_changes` in the same transaction, and `onCommit` tells this
+ * process's change feed at once.
+ */
+export class SqliteJobStore implements JobStore {
+  private readonly insertJob;
+  private readonly insertBatch;
+  private readonly insertChange;
+  private readonly selectJob;
+  private readonly selectBatch;
+  private readonly statements = new Map<string, Statement<unknown[], unknown>>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly onCommit: () => void = () => {},
+  ) {
+    migrateJobSchema(db);
+    this.insertJob = db.prepare(
+      `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`,
+    );
+    this.insertBatch = db.prepare(
+      `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
+         running, completed, failed, cancelled, cancel_requested, created_at, updated_at, started_at, completed_at, idempotency_key)
+       VALUES (@id, @owner, @name, @model, @status, @protein, @parameters, @max_concurrent, @total, @pending, @queued,
+         @running, @completed, @failed, @cancelled, @cancel_requested, @created_at, @updated_at, @started_at, @completed_at, @idempotency_key)`,
+    );
+    this.insertChange = db.prepare('INSERT INTO job_changes (job_id, batch_id, at) VALUES (?, ?, ?)');
+    this.selectJob = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
+    this.selectBatch = db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?');
+  }
+
+  async createJob(job: Job): Promise<{ job: Job; created: boolean }> {
+    return this.write(() => {
+      if (job.idempotencyKey !== null) {
+        const first = this.stmt<[string, string], JobRow>('SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?')
+          .get(job.owner, job.idempotencyKey);
+        if (first) return { job: jobFromRow(first), created: false };
+      }
+      this.insertJob.run(jobToRow(job));
+      this.insertChange.run(job.id, null, job.createdAt.getTime());
+      return { job, created: true };
+    });
+  }
+
+  async createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }> {
+    return this.write(() => {
+      if (batch.idempotencyKey !== null) {
+        const first = this.stmt<[string, string], BatchRow>('SELECT * FROM batches WHERE owner = ? AND idempotency_key = ?')
+          .get(batch.owner, batch.idempotencyKey);
+        if (first) return { batch: batchFromRow(first), created: false };
+      }
+      this.insertBatch.run(batchToRow(batch));
+      for (const child of children) this.insertJob.run(jobToRow(child));
+      this.insertChange.run(null, batch.id, batch.createdAt.getTime());
+      return { batch, created: true };
+    });
+  }
+
+  async markQueued(jobIds: string[], now: Date): Promise<void> {
+    this.write(() => {
+      for (const id of jobIds) {
+        const job = this.jobRow(id);
+        if (job?.status === 'PENDING') this.transition(job, 'QUEUED', now, {});
+      }
+    });
+  }
+
+  async claim(jobId: string, now: Date, leaseMs: number): Promise<ClaimOutcome> {
+    return this.write((): ClaimOutcome => {
+      const job = this.jobRow(jobId);
+      if (!job) return { claimed: false, reason: 'NOT_FOUND', job: null };
+      if (job.status === 'COMPLETED' || job.status === 'FAILED') return { claimed: false, reason: 'FINISHED', job };
+      if (job.status === 'CANCELLED') return { claimed: false, reason: 'CANCELLED', job };
+      const leaseLive = job.status === 'RUNNING' && (job.leaseExpiresAt?.getTime() ?? 0) > now.getTime();
+      if (leaseLive) return { claimed: false, reason: 'LEASED', job };
+      if (job.batchId !== null && job.status !== 'RUNNING') {
+        const batch = this.batchRow(job.batchId)!;
+        if (batch.maxConcurrent !== null && batch.counts.running >= batch.maxConcurrent) {
+          return { claimed: false, reason: 'THROTTLED', job };
+        }
+      }
+      // A task may arrive before its jobs were marked QUEUED (enqueue comes first): take the
+      // edge PENDING → QUEUED on the way. A RUNNING job here is one whose lease expired: the
+      // new attempt takes it over without leaving RUNNING.
+      if (job.status === 'PENDING') this.transition(job, 'QUEUED', now, {});
+      const current = this.jobRow(jobId)!;
+      const attempt = current.attempts + 1;
+      const patch = { attempts: attempt, leaseExpiresAt: new Date(now.getTime() + leaseMs), startedAt: now };
+      const claimed =
+        current.status === 'RUNNING' ? this.update(current, patch, now) : this.transition(current, 'RUNNING', now, patch);
+      return { claimed: true, job: claimed, attempt };
+    });
+  }
+
+  async renewLease(jobId: string, attempt: number, now: Date, leaseMs: number): Promise<boolean> {
+    return this.write(() => {
+      const job = this.heldBy(jobId, attempt);
+      if (!job) return false;
+      this.stmt('UPDATE jobs SET lease_expires_at = ? WHERE id = ?')
+        .run(now.getTime() + leaseMs, jobId);
+      return true;
+    });
+  }
+
+  async complete(jobId: string, attempt: number, result: Result, now: Date): Promise<Job | null> {
+    return this.write(() => {
+      const job = this.heldBy(jobId, attempt);
+      if (!job) return null;
+      const done = this.transition(job, 'COMPLETED', now, { result, error: null, leaseExpiresAt: null, completedAt: now });
+      const affinity = result.affinity?.value;
+      if (job.batchId !== null && affinity !== undefined) {
+        this.stmt(
+            `UPDATE batches SET affinity_count = affinity_count + 1, affinity_sum = affinity_sum + ?,
+               affinity_best = min(coalesce(affinity_best, ?), ?) WHERE id = ?`,
+          )
+          .run(affinity, affinity, affinity, job.batchId);
+      }
+      return done;
+    });
+  }
+
+  async fail(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null> {
+    return this.write(() => {
+      const job = this.heldBy(jobId, attempt);
+      if (!job) return null;
+      return this.transition(job, 'FAILED', now, { error, leaseExpiresAt: null, completedAt: now });
+    });
+  }
+
+  async release(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null> {
+    return this.write(() => {
+      const job = this.heldBy(jobId, attempt);
+      if (!job) return null;
+      return this.transition(job, 'QUEUED', now, { error, leaseExpiresAt: null });
+    });
+  }
+
+  async abandon(jobIds: string[], error: JobError, now: Date): Promise<Job[]> {
+    return this.write(() =>
+      jobIds.flatMap((id) => {
+        const job = this.jobRow(id);
+        return job?.status === 'QUEUED' ? [this.transition(job, 'FAILED', now, { error, completedAt: now })] : [];
+      }),
+    );
+  }
+
+  async requeueExpired(now: Date, limit: number): Promise<Job[]> {
+    return this.write(() => {
+      const rows = this.stmt<[number, number], JobRow>(
+          `SELECT * FROM jobs WHERE status = 'RUNNING' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?`,
+        )
+        .all(now.getTime(), limit);
+      return rows.map((row) => {
+        const job = jobFromRow(row);
+        const error = { code: 'LEASE_EXPIRED', message: `attempt ${job.attempts} stopped answering`, retryable: true };
+        return this.transition(job, 'QUEUED', now, { error, leaseExpiresAt: null });
+      });
+    });
+  }
+
+  async listStalePending(olderThan: Date, limit: number): Promise<Job[]> {
+    return this.stmt<[number, number], JobRow>(`SELECT * FROM jobs WHERE status = 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?`)
+      .all(olderThan.getTime(), limit)
+      .map(jobFromRow);
+  }
+
+  async cancelJob(owner: string, jobId: string, now: Date): Promise<Job> {
+    return this.write(() => {
+      const job = this.jobRow(jobId);
+      if (!job || job.owner !== owner) throw new NotFoundError('Job', jobId);
+      if (isTerminal(job.status)) throw new ConflictError(`job ${jobId} has already ended ${job.status}; only a job not yet finished can be cancelled`);
+      return this.transition(job, 'CANCELLED', now, { leaseExpiresAt: null, completedAt: now });
+    });
+  }
+
+  async cancelBatch(owner: string, batchId: string, now: Date): Promise<Batch> {
+    return this.write(() => {
+      const batch = this.batchRow(batchId);
+      if (!batch || batch.owner !== owner) throw new NotFoundError('Batch', batchId);
+      if (batch.cancelRequested || batch.status === 'COMPLETED' || batch.status === 'FAILED') {
+        throw new ConflictError(`batch ${batchId} has already ended ${batch.status}; only a batch not yet finished can be cancelled`);
+      }
+      this.stmt('UPDATE batches SET cancel_requested = 1 WHERE id = ?').run(batchId);
+      const open = this.stmt<[string], JobRow>(`SELECT * FROM jobs WHERE batch_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')`)
+        .all(batchId);
+      for (const row of open) this.transition(jobFromRow(row), 'CANCELLED', now, { leaseExpiresAt: null, completedAt: now });
+      this.recomputeBatchStatus(batchId, now);
+      this.insertChange.run(null, batchId, now.getTime());
+      return this.batchRow(batchId)!;
+    });
+  }
+
+  async retryFailed(owner: string, batchId: string, now: Date): Promise<{ batch: Batch; jobs: Job[] }> {
+    return this.write(() => {
+      const batch = this.batchRow(batchId);
+      if (!batch || batch.owner !== owner) throw new NotFoundError('Batch', batchId);
+      if (batch.cancelRequested) throw new ConflictError(`batch ${batchId} was cancelled; its failed jobs cannot be retried`);
+      const failed = this.stmt<[string], JobRow>(`SELECT * FROM jobs WHERE batch_id = ? AND status = 'FAILED' ORDER BY batch_index`)
+        .all(batchId);
+      if (failed.length === 0) throw new ConflictError(`batch ${batchId} has no failed jobs to retry`);
+      const jobs = failed.map((row) =>
+        this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null, attempts: 0 }),
+      );
+      this.stmt('UPDATE batches SET completed_at = NULL WHERE id = ?').run(batchId);
+      this.recomputeBatchStatus(batchId, now);
+      return { batch: this.batchRow(batchId)!, jobs };
+    });
+  }
+
+  async getJobs(ids: readonly string[]): Promise<(Job | null)[]> {
+    return this.getMany(ids, 'jobs', jobFromRow);
+  }
+
+  async getBatches(ids: readonly string[]): Promise<(Batch | null)[]> {
+    return this.getMany(ids, 'batches', batchFromRow);
+  }
+
+  async listJobs(owner: string, filter: JobFilter, page: PageRequest): Promise<Page<Job>> {
+    if (filter.batchId) {
+      // A batch's children all share one createdAt: within it they come in index order.
+      const where = ['batch_id = ?', 'owner = ?'];
+      const params: unknown[] = [filter.batchId, owner];
+      if (filter.status) where.push('status = ?'), params.push(filter.status);
+      if (filter.model) where.push('model = ?'), params.push(filter.model);
+      return this.jobPage([{ where: where.join(' AND '), params, keys: ['batch_index'], direction: 'ASC' }], 'jobs:batch', page);
+    }
+    const where = ['owner = ?', 'kind = ?'];
+    const params: unknown[] = [owner, filter.kind ?? 'INDIVIDUAL'];
+    if (filter.status) where.push('status = ?'), params.push(filter.status);
+    if (filter.model) where.push('model = ?'), params.push(filter.model);
+    return this.jobPage([{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }], 'jobs', page);
+  }
+
+  async listBatches(owner: string, filter: BatchFilter, page: PageRequest): Promise<Page<Batch>> {
+    const where = ['owner = ?'];
+    const params: unknown[] = [owner];
+    if (filter.status) where.push('status = ?'), params.push(filter.status);
+    if (filter.model) where.push('model = ?'), params.push(filter.model);
+    return readPage<BatchRow, Batch>(
+      {
+        statement: (sql) => this.stmt(sql),
+        select: 'SELECT * FROM batches',
+        segments: [{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }],
+        ordering: 'batches',
+        map: batchFromRow,
+      },
+      resolvePageRequest(page, DEFAULT_PAGE_SIZE),
+    );
+  }
+
+  async listBatchJobs(batchId: string, filter: BatchJobFilter, order: BatchJobOrder, page: PageRequest): Promise<Page<Job>> {
+    const base = filter.status ? 'batch_id = ? AND status = ?' : 'batch_id = ?';
+    const params = filter.status ? [batchId, filter.status] : [batchId];
+    if (order.field === 'INDEX') {
+      return this.jobPage([{ where: base, params, keys: ['batch_index'], direction: order.direction }], 'batch:index', page);
+    }
+    const column = order.field === 'AFFINITY' ? 'affinity' : 'confidence';
+    const segments: Segment[] = [
+      { where: `${base} AND ${column} IS NOT NULL`, params, keys: [column, 'batch_index'], direction: order.direction },
+      { where: `${base} AND ${column} IS NULL`, params, keys: ['batch_index'], direction: 'ASC' },
+    ];
+    return this.jobPage(segments, `batch:${column}:${order.direction}`, page);
+  }
+
+  async batchStats(batchId: string): Promise<BatchStats> {
+    const row = this.stmt<[string], Pick<BatchRow, 'affinity_count' | 'affinity_sum' | 'affinity_best'>>(
+        'SELECT affinity_count, affinity_sum, affinity_best FROM batches WHERE id = ?',
+      )
+      .get(batchId);
+    if (!row) throw new NotFoundError('Batch', batchId);
+    return {
+      withAffinity: row.affinity_count,
+      bestAffinity: row.affinity_best,
+      meanAffinity: row.affinity_count === 0 ? null : row.affinity_sum / row.affinity_count,
+    };
+  }
+
+  async countJobsByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    const rows = this.stmt<[], { status: JobStatus; n: number }>('SELECT status, count(*) AS n FROM jobs GROUP BY status').all();
+    for (const row of rows) counts[row.status] = row.n;
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Prepares a statement once per SQL text: preparing costs more than most of our queries. */
+  private stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement as Statement<P, R>;
+  }
+
+  private jobPage(segments: Segment[], ordering: string, page: PageRequest): Page<Job> {
+    return readPage<JobRow, Job>(
+      { statement: (sql) => this.stmt(sql), select: 'SELECT * FROM jobs', segments, ordering, map: jobFromRow },
+      resolvePageRequest(page, DEFAULT_PAGE_SIZE),
+    );
+  }
+
+  private getMany<Row, T extends { id: string }>(ids: readonly string[], table: string, map: (r: Row) => T): (T | null)[] {
+    if (ids.length === 0) return [];
+    const found = new Map<string, T>();
+    // SQLite allows 32,766 bound parameters; DataLoader batches stay far below that.
+    const rows = this.stmt(`SELECT * FROM ${table} WHERE id IN (${ids.map(() => '?').join(', ')})`).all(...ids) as Row[];
+    for (const row of rows) {
+      const item = map(row);
+      found.set(item.id, item);
+    }
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /** Runs `fn` in an IMMEDIATE transaction, then tells the change feed. */
+  private write<T>(fn: () => T): T {
+    const result = this.db.transaction(fn).immediate();
+    this.onCommit();
+    return result;
+  }
+
+  private jobRow(id: string): Job | null {
+    const row = this.selectJob.get(id);
+    return row ? jobFromRow(row) : null;
+  }
+
+  private batchRow(id: string): Batch | null {
+    const row = this.selectBatch.get(id);
+    return row ? batchFromRow(row) : null;
+  }
+
+  private heldBy(jobId: string, attempt: number): Job | null {
+    const job = this.jobRow(jobId);
+    return job && job.status === 'RUNNING' && job.attempts === attempt ? job : null;
+  }
+
+  /** Writes a patch without a status change (the lease take-over of an expired attempt). */
+  private update(job: Job, patch: Partial<Job>, now: Date): Job {
+    const next: Job = { ...job, ...patch, updatedAt: now };
+    this.writeJob(next);
+    this.insertChange.run(job.id, job.batchId, now.getTime());
+    return next;
+  }
+
+  /**
+   * Moves one job along the status machine and, for a batch child, its batch's counters and
+   * status in the same transaction.
+   */
+  private transition(job: Job, to: JobStatus, now: Date, patch: Partial<Job>): Job {
+    assertTransition(job.id, job.status, to);
+    const next: Job = { ...job, ...patch, status: to, updatedAt: now };
+    this.writeJob(next);
+    if (job.batchId !== null) {
+      this.stmt(`UPDATE batches SET ${countKey(job.status)} = ${countKey(job.status)} - 1, ${countKey(to)} = ${countKey(to)} + 1 WHERE id = ?`)
+        .run(job.batchId);
+      this.recomputeBatchStatus(job.batchId, now);
+    }
+    this.insertChange.run(job.id, job.batchId, now.getTime());
+    return next;
+  }
+
+  private writeJob(job: Job): void {
+    const row = jobToRow(job);
+    this.stmt(
+        `UPDATE jobs SET status = @status, result = @result, error = @error, affinity = @affinity, confidence = @confidence,
+           attempts = @attempts, lease_expires_at = @lease_expires_at, updated_at = @updated_at, started_at = @started_at,
+           completed_at = @completed_at WHERE id = @id`,
+      )
+      .run(row);
+  }
+
+  private recomputeBatchStatus(batchId: string, now: Date): void {
+    const batch = this.batchRow(batchId)!;
+    const status = batchStatusFrom(batch.counts, batch.total, batch.cancelRequested);
+    const startedAt = batch.startedAt ?? (status !== 'PENDING' ? now : null);
+    const ended = status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+    const completedAt = ended ? (batch.completedAt ?? now) : null;
+    this.stmt('UPDATE batches SET status = ?, started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?')
+      .run(status, startedAt?.getTime() ?? null, completedAt?.getTime() ?? null, now.getTime(), batchId);
+  }
+}

@@ -1,0 +1,158 @@
+import type { Batch, Job, JobError, Ligand, Parameters, Protein, Result } from '../../../domain/job.js';
+
+/** A `jobs` row as better-sqlite3 returns it. */
+export interface JobRow {
+  id: string;
+  owner: string;
+  kind: string;
+  model: string;
+  name: string | null;
+  status: string;
+  ligand: string;
+  protein: string | null;
+  parameters: string;
+  batch_id: string | null;
+  batch_index: number | null;
+  result: string | null;
+  error: string | null;
+  affinity: number | null;
+  confidence: number | null;
+  attempts: number;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  idempotency_key: string | null;
+}
+
+export interface BatchRow {
+  id: string;
+  owner: string;
+  name: string;
+  model: string;
+  status: string;
+  protein: string;
+  parameters: string;
+  max_concurrent: number | null;
+  total: number;
+  pending: number;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  cancel_requested: number;
+  affinity_count: number;
+  affinity_sum: number;
+  affinity_best: number | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  idempotency_key: string | null;
+}
+
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+const ms = (d: Date | null): number | null => (d === null ? null : d.getTime());
+
+export function jobFromRow(r: JobRow): Job {
+  return {
+    id: r.id,
+    owner: r.owner,
+    kind: r.kind as Job['kind'],
+    model: r.model as Job['model'],
+    name: r.name,
+    status: r.status as Job['status'],
+    ligand: JSON.parse(r.ligand) as Ligand,
+    protein: r.protein === null ? null : (JSON.parse(r.protein) as Protein),
+    parameters: JSON.parse(r.parameters) as Parameters,
+    batchId: r.batch_id,
+    batchIndex: r.batch_index,
+    result: r.result === null ? null : (JSON.parse(r.result) as Result),
+    error: r.error === null ? null : (JSON.parse(r.error) as JobError),
+    attempts: r.attempts,
+    leaseExpiresAt: date(r.lease_expires_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+    startedAt: date(r.started_at),
+    completedAt: date(r.completed_at),
+    idempotencyKey: r.idempotency_key,
+  };
+}
+
+export function jobToRow(j: Job): JobRow {
+  return {
+    id: j.id,
+    owner: j.owner,
+    kind: j.kind,
+    model: j.model,
+    name: j.name,
+    status: j.status,
+    ligand: JSON.stringify(j.ligand),
+    protein: j.protein === null ? null : JSON.stringify(j.protein),
+    parameters: JSON.stringify(j.parameters),
+    batch_id: j.batchId,
+    batch_index: j.batchIndex,
+    result: j.result === null ? null : JSON.stringify(j.result),
+    error: j.error === null ? null : JSON.stringify(j.error),
+    affinity: j.result?.affinity?.value ?? null,
+    confidence: j.result?.confidence?.score ?? null,
+    attempts: j.attempts,
+    lease_expires_at: ms(j.leaseExpiresAt),
+    created_at: j.createdAt.getTime(),
+    updated_at: j.updatedAt.getTime(),
+    started_at: ms(j.startedAt),
+    completed_at: ms(j.completedAt),
+    idempotency_key: j.idempotencyKey,
+  };
+}
+
+export function batchFromRow(r: BatchRow): Batch {
+  return {
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    model: r.model as Batch['model'],
+    status: r.status as Batch['status'],
+    protein: JSON.parse(r.protein) as Protein,
+    parameters: JSON.parse(r.parameters) as Parameters,
+    maxConcurrent: r.max_concurrent,
+    total: r.total,
+    counts: {
+      pending: r.pending,
+      queued: r.queued,
+      running: r.running,
+      completed: r.completed,
+      failed: r.failed,
+      cancelled: r.cancelled,
+    },
+    cancelRequested: r.cancel_requested === 1,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+    startedAt: date(r.started_at),
+    completedAt: date(r.completed_at),
+    idempotencyKey: r.idempotency_key,
+  };
+}
+
+export function batchToRow(b: Batch): Omit<BatchRow, 'affinity_count' | 'affinity_sum' | 'affinity_best'> {
+  return {
+    id: b.id,
+    owner: b.owner,
+    name: b.name,
+    model: b.model,
+    status: b.status,
+    protein: JSON.stringify(b.protein),
+    parameters: JSON.stringify(b.parameters),
+    max_concurrent: b.maxConcurrent,
+    total: b.total,
+    ...b.counts,
+    cancel_requested: b.cancelRequested ? 1 : 0,
+    created_at: b.createdAt.getTime(),
+    updated_at: b.updatedAt.getTime(),
+    started_at: ms(b.startedAt),
+    completed_at: ms(b.completedAt),
+    idempotency_key: b.idempotencyKey,
+  };
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { resolve } from 'node:path';
+
+/**
+ * Every setting, read once at start from the environment (and `omtx serve` flags, which
+ * override it). A wrong value stops the start with a message naming the variable.
+ */
+const schema = z.object({
+  OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
+  OMTX_HOST: z.string().min(1).default('127.0.0.1'),
+  OMTX_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  OMTX_PUBLIC_URL: z.url().optional(),
+  OMTX_LOCAL_USER: z.string().min(1).max(200).default('local'),
+  OMTX_WORKER_URL: z.url().optional(),
+  OMTX_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(4),
+  OMTX_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(2),
+  OMTX_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(100),
+  OMTX_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
+  OMTX_REAPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
+  OMTX_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
+  OMTX_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  OMTX_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
+  OMTX_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OMTX_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
+});
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Base of artifact URLs; defaults to http://host:port once the port is known. */
+  publicUrl: string | null;
+  localUser: string;
+  workerUrl: string | null;
+  shardSize: number;
+  dispatchConcurrency: number;
+  taskMaxAttempts: number;
+  leaseSeconds: number;
+  reaperIntervalSeconds: number;
+  signedUrlTtlSeconds: number;
+  maxQueryDepth: number;
+  maxAliases: number;
+  maxBodyBytes: number;
+  logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
+  shutdownGraceSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses settings from `env`; throws ConfigError listing each bad variable and what it allows. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    dataDir: resolve(c.OMTX_DATA_DIR),
+    host: c.OMTX_HOST,
+    port: c.OMTX_PORT,
+    publicUrl: c.OMTX_PUBLIC_URL ?? null,
+    localUser: c.OMTX_LOCAL_USER,
+    workerUrl: c.OMTX_WORKER_URL ?? null,
+    shardSize: c.OMTX_SHARD_SIZE,
+    dispatchConcurrency: c.OMTX_DISPATCH_CONCURRENCY,
+    taskMaxAttempts: c.OMTX_TASK_MAX_ATTEMPTS,
+    leaseSeconds: c.OMTX_LEASE_SECONDS,
+    reaperIntervalSeconds: c.OMTX_REAPER_INTERVAL_SECONDS,
+    signedUrlTtlSeconds: c.OMTX_SIGNED_URL_TTL_SECONDS,
+    maxQueryDepth: c.OMTX_MAX_QUERY_DEPTH,
+    maxAliases: c.OMTX_MAX_ALIASES,
+    maxBodyBytes: c.OMTX_MAX_BODY_BYTES,
+    logLevel: c.OMTX_LOG_LEVEL,
+    shutdownGraceSeconds: c.OMTX_SHUTDOWN_GRACE_SECONDS,
+  };
+}

@@ -1,0 +1,117 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { JobStore } from './ports/job-store.js';
+import type { BlobStore } from './ports/blob-store.js';
+import type { ChangeFeed } from './ports/change-feed.js';
+import type { TaskQueue } from './ports/task-queue.js';
+import type { ServiceDeps } from './services/deps.js';
+import { openSqlite } from './adapters/local/sqlite/database.js';
+import { SqliteJobStore } from './adapters/local/sqlite-job-store.js';
+import { SqliteChangeFeed } from './adapters/local/sqlite-change-feed.js';
+import { SqliteTaskQueue } from './adapters/local/sqlite-task-queue.js';
+import { FsBlobStore } from './adapters/local/fs-blob-store.js';
+import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
+import { ModelCatalog } from './services/model-catalog.js';
+import { startReaper } from './services/reaper.js';
+import { WatchHub } from '../subscriptions/watch-hub.js';
+
+/** Everything a request or a background loop needs, built once per process. */
+export interface App {
+  config: Config;
+  logger: Logger;
+  clock: () => Date;
+  jobs: JobStore;
+  blobs: BlobStore;
+  fsBlobs: FsBlobStore;
+  queue: TaskQueue;
+  feed: ChangeFeed;
+  hub: WatchHub;
+  models: ModelCatalog;
+  services: ServiceDeps;
+  /** Sets the base of artifact URLs once the server knows its address. */
+  setPublicUrl(url: string): void;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  clock?: () => Date;
+}
+
+/**
+ * The composition root of the embedded default: SQLite for jobs and the queue, files for
+ * artifacts, the change log for the feed. The Google Cloud adapters plug in here.
+ */
+export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const clock = options.clock ?? (() => new Date());
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = openSqlite(join(config.dataDir, 'omtx.sqlite'));
+  let feed: SqliteChangeFeed | null = null;
+  const jobs = new SqliteJobStore(db, () => feed?.notify());
+  feed = new SqliteChangeFeed(db);
+  const fsBlobs = new FsBlobStore({
+    rootDir: join(config.dataDir, 'blobs'),
+    secret: signingSecret(config.dataDir),
+    publicBaseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+  });
+
+  let services!: ServiceDeps;
+  const queue = new SqliteTaskQueue(db, {
+    targetUrl: config.workerUrl ? new URL('tasks', withSlash(config.workerUrl)).href : 'http://127.0.0.1:9/unset',
+    maxConcurrentDispatches: config.dispatchConcurrency,
+    maxAttempts: config.taskMaxAttempts,
+    clock,
+    onTaskFailed: async (task) => {
+      const error = {
+        code: 'DISPATCH_FAILED',
+        message: `the worker did not accept the task after ${task.attempts} attempts (${task.lastError ?? `HTTP ${task.lastStatus}`})`,
+        retryable: true,
+      };
+      await jobs.abandon(task.payload.jobIds, error, clock());
+    },
+    onError: (error, during) => logger.error({ err: error, during }, 'task queue fault'),
+  });
+  // Without a worker the tasks wait in the queue and the jobs stay QUEUED (DESIGN.md).
+  if (config.workerUrl) queue.start();
+
+  const chemistry = await loadRdkitChemistry();
+  services = { jobs, queue, chemistry, clock, newId: randomUUID, shardSize: config.shardSize };
+  const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
+    logger.error({ err: error }, 'reaper fault'),
+  );
+  const hub = new WatchHub(jobs, feed, { onError: (error) => logger.error({ err: error }, 'subscription read failed') });
+
+  return {
+    config,
+    logger,
+    clock,
+    jobs,
+    blobs: fsBlobs,
+    fsBlobs,
+    queue,
+    feed,
+    hub,
+    models: new ModelCatalog(config.workerUrl),
+    services,
+    setPublicUrl: (url) => fsBlobs.setPublicBaseUrl(url),
+    async close() {
+      await stopReaper();
+      await queue.close();
+      await feed.close();
+      await jobs.close();
+    },
+  };
+}
+
+/** The key that signs artifact URLs: made once per data directory and kept there. */
+function signingSecret(dataDir: string): string {
+  const path = join(dataDir, 'signing.key');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

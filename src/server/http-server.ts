@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../container.js';
+import { buildApiSchema } from '../../resolvers/schema.js';
+import { createGraphqlHttpHandler } from './graphql-http.js';
+import { attachGraphqlWs } from './graphql-ws.js';
+import { createMetrics } from './metrics.js';
+import { serveGraphiql } from './graphiql/graphiql-page.js';
+import { serveArtifact } from './artifact-route.js';
+
+export interface RunningServer {
+  server: Server;
+  /** `http://host:port`, with the port actually bound. */
+  url: string;
+  /** Stops accepting, drains requests and subscriptions, then closes the app. */
+  close(): Promise<void>;
+}
+
+const GRAPHQL_PATH = '/graphql';
+const GRAPHIQL_ASSETS = join(fileURLToPath(new URL('../../', import.meta.url)), 'dist', 'graphiql');
+
+/**
+ * One HTTP port for everything: GraphQL over HTTP and WebSocket at /graphql (GraphiQL for
+ * browsers), signed artifact downloads at /artifacts, and /healthz, /readyz, /metrics.
+ */
+export async function startServer(app: App): Promise<RunningServer> {
+  const schema = await buildApiSchema();
+  const metrics = createMetrics(app);
+  const graphql = await createGraphqlHttpHandler(app, schema, metrics);
+  let draining = false;
+
+  const server = createServer((req, res) => {
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    const path = (req.url ?? '/').split('?')[0]!;
+    const done = (error?: unknown) => {
+      if (error) app.logger.error({ err: error, requestId, path }, 'request failed');
+      if (error && !res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }] }));
+      }
+    };
+    if (draining) res.setHeader('connection', 'close');
+    if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    if (path === '/readyz') {
+      return void res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ready\n');
+    }
+    if (path === '/metrics') {
+      return void metrics.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
+        .catch(done);
+    }
+    if (path.startsWith('/artifacts/')) return void serveArtifact(req, res, app.fsBlobs).catch(done);
+    if (path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`)) {
+      if (serveGraphiql(req, res, { assetsDir: GRAPHIQL_ASSETS, graphqlPath: GRAPHQL_PATH })) return;
+      return void graphql.handle(req, res, requestId).catch(done);
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route for ${path}; GraphQL is at ${GRAPHQL_PATH}\n`);
+  });
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 300_000;
+  server.keepAliveTimeout = 65_000;
+
+  const ws = attachGraphqlWs(server, app, schema, GRAPHQL_PATH);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(app.config.port, app.config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host;
+  const url = `http://${host}:${port}`;
+  if (!app.config.publicUrl) app.setPublicUrl(url);
+  app.logger.info({ url: `${url}${GRAPHQL_PATH}` }, 'OMTX-Hub api listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    url,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await ws.close();
+        await graphql.stop();
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.shutdownGraceSeconds * 1000).unref());
+        await Promise.race([stopped, grace]);
+        server.closeAllConnections();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Chemistry } from '../domain/chemistry.js';
+import type { JobStore } from '../ports/job-store.js';
+import type { TaskQueue } from '../ports/task-queue.js';
+
+/** What the use cases need; the composition root (`src/container.ts`) builds it. */
+export interface ServiceDeps {
+  jobs: JobStore;
+  queue: TaskQueue;
+  chemistry: Chemistry;
+  clock: () => Date;
+  newId: () => string;
+  /** Ligands per task: the worker loads a model once per shard. */
+  shardSize: number;
+}

@@ -1,0 +1,38 @@
+import type { ServiceDeps } from './deps.js';
+import { dispatchJobs } from './dispatch.js';
+
+export interface ReaperOptions {
+  /** @default 5_000 // 5 seconds */
+  intervalMs?: number;
+  /** A PENDING job older than this lost its enqueue (a crash between store and queue). @default 30_000 // 30 seconds */
+  pendingGraceMs?: number;
+  /** @default 500 */
+  batchLimit?: number;
+}
+
+/**
+ * Keeps jobs from getting stuck: RUNNING jobs whose lease expired (their worker died) go
+ * back to QUEUED in a new task, and PENDING jobs whose enqueue never happened are enqueued.
+ */
+export async function reapOnce(deps: ServiceDeps, options: ReaperOptions = {}): Promise<number> {
+  const now = deps.clock();
+  const limit = options.batchLimit ?? 500;
+  const expired = await deps.jobs.requeueExpired(now, limit);
+  await dispatchJobs(deps, expired, `lease${now.getTime()}`);
+  const stale = await deps.jobs.listStalePending(new Date(now.getTime() - (options.pendingGraceMs ?? 30_000)), limit);
+  await dispatchJobs(deps, stale, 'r0');
+  return expired.length + stale.length;
+}
+
+/** Runs `reapOnce` every `intervalMs` until the returned stop function is called. */
+export function startReaper(deps: ServiceDeps, options: ReaperOptions, onError: (error: unknown) => void): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = reapOnce(deps, options).catch(onError);
+  }, options.intervalMs ?? 5_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

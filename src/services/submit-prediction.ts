@@ -1,0 +1,40 @@
+import type { Job } from '../domain/job.js';
+import { InvalidInputError } from '../domain/errors.js';
+import type { PredictionDraft } from '../domain/submission.js';
+import { validatePrediction } from '../domain/validation/submission.js';
+import type { ServiceDeps } from './deps.js';
+import { dispatchJobs } from './dispatch.js';
+
+/**
+ * Validates a single prediction, stores it and queues it. A rejected submission writes
+ * nothing; a repeated idempotency key returns the first job untouched.
+ */
+export async function submitPrediction(deps: ServiceDeps, owner: string, draft: PredictionDraft): Promise<Job> {
+  const checked = validatePrediction(deps.chemistry, draft);
+  if (!checked.value) throw new InvalidInputError(checked.invalid);
+  const now = deps.clock();
+  const { job, created } = await deps.jobs.createJob({
+    id: deps.newId(),
+    owner,
+    kind: 'INDIVIDUAL',
+    model: draft.model,
+    name: checked.value.name,
+    status: 'PENDING',
+    ligand: checked.value.ligand,
+    protein: checked.value.protein,
+    parameters: checked.value.parameters,
+    batchId: null,
+    batchIndex: null,
+    result: null,
+    error: null,
+    attempts: 0,
+    leaseExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    completedAt: null,
+    idempotencyKey: draft.idempotencyKey ?? null,
+  });
+  if (created) await dispatchJobs(deps, [job], 'r0');
+  return job;
+}
