@@ -34,16 +34,17 @@ export function assertTransition(jobId: string, from: JobStatus, to: JobStatus):
 /**
  * A batch's status follows from its children's counts: RUNNING once any child has started,
  * and when every child has ended, CANCELLED if the user cancelled it, FAILED if no child
- * completed, else COMPLETED (failed children show in the counts).
+ * completed, else COMPLETED (failed children show in the counts). A batch that once started
+ * stays RUNNING while its failed children are retried.
  */
-export function batchStatusFrom(counts: StatusCounts, total: number, cancelRequested: boolean): BatchStatus {
+export function batchStatusFrom(counts: StatusCounts, total: number, cancelRequested: boolean, startedBefore: boolean): BatchStatus {
   const ended = counts.completed + counts.failed + counts.cancelled;
   if (total > 0 && ended === total) {
     if (cancelRequested) return 'CANCELLED';
     return counts.completed === 0 ? 'FAILED' : 'COMPLETED';
   }
   const started = counts.running + ended;
-  return started > 0 ? 'RUNNING' : 'PENDING';
+  return started > 0 || startedBefore ? 'RUNNING' : 'PENDING';
 }
 
 export function isBatchTerminal(batch: Pick<Batch, 'status'>): boolean {

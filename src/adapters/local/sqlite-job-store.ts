@@ -228,7 +228,7 @@ export class SqliteJobStore implements JobStore {
         .all(batchId);
       if (failed.length === 0) throw new ConflictError(`batch ${batchId} has no failed jobs to retry`);
       const jobs = failed.map((row) =>
-        this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null, attempts: 0 }),
+        this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null }),
       );
       this.stmt('UPDATE batches SET completed_at = NULL WHERE id = ?').run(batchId);
       this.recomputeBatchStatus(batchId, now);
@@ -281,7 +281,7 @@ export class SqliteJobStore implements JobStore {
     const base = filter.status ? 'batch_id = ? AND status = ?' : 'batch_id = ?';
     const params = filter.status ? [batchId, filter.status] : [batchId];
     if (order.field === 'INDEX') {
-      return this.jobPage([{ where: base, params, keys: ['batch_index'], direction: order.direction }], 'batch:index', page);
+      return this.jobPage([{ where: base, params, keys: ['batch_index'], direction: order.direction }], `batch:index:${order.direction}`, page);
     }
     const column = order.field === 'AFFINITY' ? 'affinity' : 'confidence';
     const segments: Segment[] = [
@@ -403,7 +403,7 @@ export class SqliteJobStore implements JobStore {
 
   private recomputeBatchStatus(batchId: string, now: Date): void {
     const batch = this.batchRow(batchId)!;
-    const status = batchStatusFrom(batch.counts, batch.total, batch.cancelRequested);
+    const status = batchStatusFrom(batch.counts, batch.total, batch.cancelRequested, batch.startedAt !== null);
     const startedAt = batch.startedAt ?? (status !== 'PENDING' ? now : null);
     const ended = status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
     const completedAt = ended ? (batch.completedAt ?? now) : null;
