@@ -1,4 +1,5 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../container.js';
@@ -27,7 +28,8 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, (e) => app.logger.error({ err: e }, 'internal error')),
-    plugins: [metricsPlugin(metrics)],
+    // GraphiQL is ours (bundled, offline); Apollo's landing page would load from a CDN.
+    plugins: [metricsPlugin(metrics), ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
 
