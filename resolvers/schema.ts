@@ -27,5 +27,15 @@ export async function buildApiSchema(): Promise<GraphQLSchema> {
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
+    // Every subscription brings its own `subscribe` (subscriptions/watch-hub.ts, fed by the
+    // ChangeFeed), but type-graphql refuses to build subscriptions without a PubSub.
+    pubSub: {
+      publish: () => {
+        throw new Error('OMTX-Hub publishes through the ChangeFeed, not type-graphql PubSub');
+      },
+      subscribe: () => {
+        throw new Error('OMTX-Hub subscriptions subscribe through the WatchHub');
+      },
+    },
   });
 }

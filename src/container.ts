@@ -14,6 +14,7 @@ import { SqliteChangeFeed } from './adapters/local/sqlite-change-feed.js';
 import { SqliteTaskQueue } from './adapters/local/sqlite-task-queue.js';
 import { FsBlobStore } from './adapters/local/fs-blob-store.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
+import { parseSmilesInParallel } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
 import { startReaper } from './services/reaper.js';
 import { WatchHub } from '../subscriptions/watch-hub.js';
@@ -77,7 +78,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   if (config.workerUrl) queue.start();
 
   const chemistry = await loadRdkitChemistry();
-  services = { jobs, queue, chemistry, clock, newId: randomUUID, shardSize: config.shardSize };
+  services = {
+    jobs,
+    queue,
+    chemistry,
+    chemistryForBatch: (smiles) => parseSmilesInParallel(chemistry, smiles),
+    clock, newId: randomUUID, shardSize: config.shardSize };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
   );

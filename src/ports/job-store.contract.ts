@@ -802,7 +802,7 @@ export function describeJobStoreContract(
           expect(sum(stored.counts), where).toBe(stored.total);
           expect(stored.counts.running, where).toBeLessThanOrEqual(maxConcurrent);
           expect(stored.cancelRequested, where).toBe(cancelRequested);
-          expect(stored.status, where).toBe(batchStatusFrom(stored.counts, stored.total, stored.cancelRequested));
+          expect(stored.status, where).toBe(batchStatusFrom(stored.counts, stored.total, stored.cancelRequested, stored.startedAt !== null));
           const affinities = ids.map((id) => state(id)).filter((m) => m.status === 'COMPLETED' && m.affinity !== null).map((m) => m.affinity!);
           const stats = await store.batchStats(batch.id);
           expect(stats.withAffinity, where).toBe(affinities.length);

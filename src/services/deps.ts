@@ -7,6 +7,8 @@ export interface ServiceDeps {
   jobs: JobStore;
   queue: TaskQueue;
   chemistry: Chemistry;
+  /** A Chemistry primed for many SMILES at once (parsed on every core for a large batch). */
+  chemistryForBatch: (smiles: readonly string[]) => Promise<Chemistry>;
   clock: () => Date;
   newId: () => string;
   /** Ligands per task: the worker loads a model once per shard. */

@@ -2,7 +2,7 @@ import type { Batch, Job } from '../domain/job.js';
 import { emptyCounts } from '../domain/job.js';
 import { InvalidInputError, type InvalidField } from '../domain/errors.js';
 import type { BatchDraft } from '../domain/submission.js';
-import { validateBatch } from '../domain/validation/submission.js';
+import { validateBatch } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
 
@@ -28,7 +28,8 @@ export interface SubmittedBatch {
  * ones come back in `skipped`. Children keep the index the ligand had in the input.
  */
 export async function submitBatch(deps: ServiceDeps, owner: string, draft: BatchDraft): Promise<SubmittedBatch> {
-  const checked = validateBatch(deps.chemistry, draft);
+  const chemistry = await deps.chemistryForBatch(draft.ligands.map((l) => l.smiles));
+  const checked = validateBatch(chemistry, draft);
   const ligandInvalid = checked.ligandProblems.flatMap((p) => p.invalid);
   const skip = draft.onInvalidLigand === 'SKIP';
   const problems = skip ? checked.invalid : [...checked.invalid, ...ligandInvalid];
@@ -74,7 +75,7 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
       status: 'PENDING',
       protein: value.protein,
       parameters: value.parameters,
-      maxConcurrent: draft.maxConcurrent ?? null,
+      maxConcurrent: value.maxConcurrent,
       total: children.length,
       counts: { ...emptyCounts(), pending: children.length },
       cancelRequested: false,

@@ -1,7 +1,7 @@
 import type { Job } from '../domain/job.js';
 import { InvalidInputError } from '../domain/errors.js';
 import type { PredictionDraft } from '../domain/submission.js';
-import { validatePrediction } from '../domain/validation/submission.js';
+import { validatePrediction } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
 
