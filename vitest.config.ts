@@ -8,7 +8,13 @@ const graphqlCjs = fileURLToPath(new URL('./node_modules/graphql/index.js', impo
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCjs }] },
   test: {
-    include: ['src/**/*.test.ts', 'resolvers/**/*.test.ts', 'subscriptions/**/*.test.ts', 'gpu-worker/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'src/**/*.test.ts',
+      'resolvers/**/*.test.ts',
+      'subscriptions/**/*.test.ts',
+      'gpu-worker/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -25,9 +25,31 @@ const SCAFFOLDS = [
 ];
 /** Substituents; ring closures use %9x so they never clash with a scaffold's own rings. */
 const SUBSTITUENTS = [
-  'C', 'CC', 'OC', 'F', 'Cl', 'C(F)(F)F', 'N(C)C', 'C#N', 'c%91ccccc%91', 'C%91CC%91', 'C(=O)N',
-  'CCN%91CCOCC%91', 'S(C)(=O)=O', 'c%91ccc(F)cc%91', 'CC(C)C', '[C@@H](N)C(=O)O', 'CCCCO', 'c%91ccncc%91',
-  'C(=O)OC', 'OCC(F)F', 'N%91CCCC%91', 'CCOc%91ccccc%91', 'C/C=C/C', 'Br', 'CC(=O)Nc%91cccc(Cl)c%91',
+  'C',
+  'CC',
+  'OC',
+  'F',
+  'Cl',
+  'C(F)(F)F',
+  'N(C)C',
+  'C#N',
+  'c%91ccccc%91',
+  'C%91CC%91',
+  'C(=O)N',
+  'CCN%91CCOCC%91',
+  'S(C)(=O)=O',
+  'c%91ccc(F)cc%91',
+  'CC(C)C',
+  '[C@@H](N)C(=O)O',
+  'CCCCO',
+  'c%91ccncc%91',
+  'C(=O)OC',
+  'OCC(F)F',
+  'N%91CCCC%91',
+  'CCOc%91ccccc%91',
+  'C/C=C/C',
+  'Br',
+  'CC(=O)Nc%91cccc(Cl)c%91',
 ];
 
 /** `count` distinct drug-like SMILES (8 × 25³ = 125,000 available), spread over all scaffolds. */
@@ -70,14 +92,25 @@ function report(label: string, count: number, started: number, result: ReturnTyp
 describe('validateBatch through RDKit', () => {
   for (const count of [10_000, 100_000]) {
     const draft = batchOf(count);
-    bench(`${count.toLocaleString('en')} ligands, one thread`, () => {
-      const started = performance.now();
-      report('one thread', count, started, validateBatch(chem, draft));
-    }, ONCE);
-    bench(`${count.toLocaleString('en')} ligands, all cores`, async () => {
-      const started = performance.now();
-      const parsed = await parseSmilesInParallel(chem, draft.ligands.map((l) => l.smiles));
-      report('all cores', count, started, validateBatch(parsed, draft));
-    }, ONCE);
+    bench(
+      `${count.toLocaleString('en')} ligands, one thread`,
+      () => {
+        const started = performance.now();
+        report('one thread', count, started, validateBatch(chem, draft));
+      },
+      ONCE,
+    );
+    bench(
+      `${count.toLocaleString('en')} ligands, all cores`,
+      async () => {
+        const started = performance.now();
+        const parsed = await parseSmilesInParallel(
+          chem,
+          draft.ligands.map((l) => l.smiles),
+        );
+        report('all cores', count, started, validateBatch(parsed, draft));
+      },
+      ONCE,
+    );
   }
 });

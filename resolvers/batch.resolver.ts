@@ -88,7 +88,12 @@ export class BatchSummaryResolver {
     if (n < 1 || n > MAX_PAGE_SIZE) {
       throw new InvalidInputError([{ path: ['n'], message: `must be between 1 and ${MAX_PAGE_SIZE}, got ${n}` }]);
     }
-    const page = await ctx.app.jobs.listBatchJobs(summary.batchId, { status: 'COMPLETED' }, { field: 'AFFINITY', direction: 'ASC' }, { first: n });
+    const page = await ctx.app.jobs.listBatchJobs(
+      summary.batchId,
+      { status: 'COMPLETED' },
+      { field: 'AFFINITY', direction: 'ASC' },
+      { first: n },
+    );
     return page.edges.map((e) => e.node).filter((j) => j.result?.affinity != null);
   }
 }

@@ -4,14 +4,7 @@ import { DomainError, InvalidCursorError, InvalidInputError, NotFoundError } fro
 
 /** The error codes clients rely on (DESIGN.md), plus CONFLICT for a mutation's state rules. */
 export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'RATE_LIMITED'
-  | 'QUOTA_EXCEEDED'
-  | 'INTERNAL';
+  'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'INTERNAL';
 
 /** Codes Apollo and graphql-js give to client mistakes; they pass through unchanged. */
 const CLIENT_CODES = new Set([
@@ -28,7 +21,11 @@ const CLIENT_CODES = new Set([
  * The one place where domain errors become GraphQL errors. Anything unexpected becomes
  * INTERNAL with no internals in the message; `onInternal` logs the original.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown, onInternal: (error: unknown) => void): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  onInternal: (error: unknown) => void,
+): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const domain = toClientError(original);
   if (domain) return { ...formatted, message: domain.message, extensions: domain.extensions };
@@ -47,7 +44,10 @@ function toClientError(error: unknown): { message: string; extensions: Record<st
     return { message: error.message, extensions: { code: 'BAD_USER_INPUT', invalid: error.invalid } };
   }
   if (error instanceof InvalidCursorError) {
-    return { message: error.message, extensions: { code: 'BAD_USER_INPUT', invalid: [{ path: [error.argument], message: error.message }] } };
+    return {
+      message: error.message,
+      extensions: { code: 'BAD_USER_INPUT', invalid: [{ path: [error.argument], message: error.message }] },
+    };
   }
   if (error instanceof NotFoundError) return { message: error.message, extensions: { code: 'NOT_FOUND' } };
   if (error instanceof DomainError) return { message: error.message, extensions: { code: 'CONFLICT', reason: error.code } };

@@ -32,7 +32,9 @@ export class MutationResolver {
     return cancelJob(ctx.app.services, ctx.viewer.id, id);
   }
 
-  @Mutation((_returns) => BatchType, { description: 'Children not yet finished end CANCELLED; running ones stop between ligands.' })
+  @Mutation((_returns) => BatchType, {
+    description: 'Children not yet finished end CANCELLED; running ones stop between ligands.',
+  })
   async cancelBatch(@Arg('id', (_type) => ID) id: string, @Ctx() ctx: Context) {
     return cancelBatch(ctx.app.services, ctx.viewer.id, id);
   }

@@ -17,10 +17,19 @@ const schema = z.object({
   OMTX_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(100),
   OMTX_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   OMTX_REAPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
-  OMTX_SIGNED_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
+  OMTX_SIGNED_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 24 * 3600)
+    .default(3600),
   OMTX_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
   OMTX_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
-  OMTX_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  OMTX_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024 * 1024),
   OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OMTX_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
 });
@@ -53,7 +62,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`,
+    );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;

@@ -58,7 +58,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     publicBaseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
   });
 
-  let services!: ServiceDeps;
   const queue = new SqliteTaskQueue(db, {
     targetUrl: config.workerUrl ? new URL('tasks', withSlash(config.workerUrl)).href : 'http://127.0.0.1:9/unset',
     maxConcurrentDispatches: config.dispatchConcurrency,
@@ -78,12 +77,15 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   if (config.workerUrl) queue.start();
 
   const chemistry = await loadRdkitChemistry();
-  services = {
+  const services: ServiceDeps = {
     jobs,
     queue,
     chemistry,
     chemistryForBatch: (smiles) => parseSmilesInParallel(chemistry, smiles),
-    clock, newId: randomUUID, shardSize: config.shardSize };
+    clock,
+    newId: randomUUID,
+    shardSize: config.shardSize,
+  };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
   );

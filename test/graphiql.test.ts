@@ -34,7 +34,9 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     // Fail, never skip: a silently skipped browser test proves nothing.
-    throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}. Install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`,
+    );
   }
   if (!existsSync(`${projectRoot}/dist/graphiql/graphiql.js`)) {
     execFileSync(process.execPath, ['scripts/build-graphiql.mjs'], { cwd: projectRoot, stdio: 'inherit' });
@@ -68,12 +70,17 @@ async function openGraphiql(): Promise<{ page: Page; foreignRequests: string[]; 
 
 /** Replaces the query and waits until GraphiQL has parsed it (it re-parses 100 ms after an edit). */
 async function setQuery(page: Page, query: string): Promise<void> {
-  await page.evaluate(([selector, text]) => {
-    (document.querySelector(selector!) as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(text!);
-  }, [QUERY_EDITOR, query]);
+  await page.evaluate(
+    ([selector, text]) => {
+      (document.querySelector(selector!) as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(text!);
+    },
+    [QUERY_EDITOR, query],
+  );
   await page.waitForFunction(
     ([selector, text]) => {
-      const editor = (document.querySelector(selector!) as unknown as { CodeMirror: { documentAST?: { loc?: { source: { body: string } } } } }).CodeMirror;
+      const editor = (
+        document.querySelector(selector!) as unknown as { CodeMirror: { documentAST?: { loc?: { source: { body: string } } } } }
+      ).CodeMirror;
       return editor.documentAST?.loc?.source.body === text;
     },
     [QUERY_EDITOR, query],
@@ -86,7 +93,9 @@ async function runAndReadResult(page: Page): Promise<string> {
   await page.click('.graphiql-execute-button');
   const handle = await page.waitForFunction(
     (selector) => {
-      const value = (document.querySelector(selector) as unknown as { CodeMirror: { getValue(): string } } | null)?.CodeMirror.getValue();
+      const value = (
+        document.querySelector(selector) as unknown as { CodeMirror: { getValue(): string } } | null
+      )?.CodeMirror.getValue();
       return value ? value : false;
     },
     RESPONSE,

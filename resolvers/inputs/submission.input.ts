@@ -21,7 +21,8 @@ export class PocketInput {
 @InputType('ProteinInput')
 export class ProteinInput {
   @Field((_type) => String, { nullable: true }) name?: string | null;
-  @Field((_type) => String, { nullable: true, description: 'One-letter amino acids (BOLTZ2 needs it).' }) sequence?: string | null;
+  @Field((_type) => String, { nullable: true, description: 'One-letter amino acids (BOLTZ2 needs it).' }) sequence?:
+    string | null;
   @Field((_type) => StructureInput, { nullable: true, description: 'Receptor structure (VINA needs PDB or PDBQT).' })
   structure?: StructureInput | null;
   @Field((_type) => PocketInput, { nullable: true, description: 'Docking box (VINA needs it).' }) pocket?: PocketInput | null;
@@ -64,7 +65,8 @@ export class SubmitBatchInput {
   @Field((_type) => ProteinInput) protein!: ProteinInput;
   @Field((_type) => [LigandInput]) ligands!: LigandInput[];
   @Field((_type) => PredictionParameters, { nullable: true }) parameters?: PredictionParameters | null;
-  @Field((_type) => Int, { nullable: true, description: 'At most this many children run at once.' }) maxConcurrent?: number | null;
+  @Field((_type) => Int, { nullable: true, description: 'At most this many children run at once.' }) maxConcurrent?:
+    number | null;
   @Field((_type) => InvalidLigandPolicy, { defaultValue: InvalidLigandPolicy.REJECT }) onInvalidLigand!: InvalidLigandPolicy;
   @Field((_type) => String, { nullable: true }) idempotencyKey?: string | null;
 }

@@ -14,7 +14,10 @@ export class BatchProgressType {
   @Field((_type) => Int) cancelled!: number;
   @Field((_type) => Float, { description: 'Ended children (completed, failed, cancelled) over total, 0–100.' })
   percent!: number;
-  @Field((_type) => Float, { nullable: true, description: 'From the rate of ended children since the batch started; null until one ends.' })
+  @Field((_type) => Float, {
+    nullable: true,
+    description: 'From the rate of ended children since the batch started; null until one ends.',
+  })
   etaSeconds!: number | null;
 }
 

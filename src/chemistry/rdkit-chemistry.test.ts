@@ -40,7 +40,11 @@ describe('loadRdkitChemistry', () => {
 
   it('refuses input RDKit would read as something other than SMILES', () => {
     expect(chem.parseSmiles('CCO ethanol')).toBeNull();
-    expect(chem.parseSmiles('\n     RDKit          2D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0\nM  END\n')).toBeNull();
+    expect(
+      chem.parseSmiles(
+        '\n     RDKit          2D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0\nM  END\n',
+      ),
+    ).toBeNull();
   });
 
   it('reads the empty string as an empty molecule, for validation to refuse', () => {
@@ -57,11 +61,21 @@ describe('loadRdkitChemistry', () => {
   it('agrees with get_descriptors() on NumRotatableBonds and NumHeavyAtoms across varied molecules', async () => {
     const rdkit = await loadRdkitModule();
     const molecules = [
-      'CC(=O)Nc1ccc(O)cc1', 'CN1CCN(CC1)c1ccc(cc1)C(=O)Nc1ccc(C)c(Nc2nccc(n2)-c2cccnc2)c1',
-      'CC(C)(C)c1ccc(cc1)C(O)CCCN1CCC(CC1)C(O)(c1ccccc1)c1ccccc1', 'OC(=O)CCC#CCN', 'C[N+](C)(C)CCOC(N)=O',
-      'CC(=N)NCc1ccccc1', 'NC(=[NH2+])c1ccccc1', 'CC(C)(C)OC(=O)N[C@@H](Cc1ccccc1)C(=O)O', 'CSC(=S)NCC(F)(F)F',
-      'FC(F)(F)c1cc(cc(c1)C(F)(F)F)C(Cl)(Cl)Cl', 'O=C1NC(=O)C(N1)(c1ccccc1)c1ccccc1', 'CCCCCCCCCCCCCCCC(=O)OCC',
-      'c1ccc2c(c1)-c1ccccc1C2', 'CC1=C(C(=O)OC(C)C)C(c2cccc(c2)[N+](=O)[O-])C(C(=O)OC)=C1C', '[2H]C([2H])([2H])Oc1ccccc1',
+      'CC(=O)Nc1ccc(O)cc1',
+      'CN1CCN(CC1)c1ccc(cc1)C(=O)Nc1ccc(C)c(Nc2nccc(n2)-c2cccnc2)c1',
+      'CC(C)(C)c1ccc(cc1)C(O)CCCN1CCC(CC1)C(O)(c1ccccc1)c1ccccc1',
+      'OC(=O)CCC#CCN',
+      'C[N+](C)(C)CCOC(N)=O',
+      'CC(=N)NCc1ccccc1',
+      'NC(=[NH2+])c1ccccc1',
+      'CC(C)(C)OC(=O)N[C@@H](Cc1ccccc1)C(=O)O',
+      'CSC(=S)NCC(F)(F)F',
+      'FC(F)(F)c1cc(cc(c1)C(F)(F)F)C(Cl)(Cl)Cl',
+      'O=C1NC(=O)C(N1)(c1ccccc1)c1ccccc1',
+      'CCCCCCCCCCCCCCCC(=O)OCC',
+      'c1ccc2c(c1)-c1ccccc1C2',
+      'CC1=C(C(=O)OC(C)C)C(c2cccc(c2)[N+](=O)[O-])C(C(=O)OC)=C1C',
+      '[2H]C([2H])([2H])Oc1ccccc1',
     ];
     for (const smiles of molecules) {
       const mol = rdkit.get_mol(smiles)!;

@@ -25,14 +25,21 @@ export class InvalidInputError extends DomainError {
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
-  constructor(readonly entity: 'Job' | 'Batch' | 'Node' | 'Artifact', readonly id: string) {
+  constructor(
+    readonly entity: 'Job' | 'Batch' | 'Node' | 'Artifact',
+    readonly id: string,
+  ) {
     super(`${entity} ${id} not found`);
   }
 }
 
 export class InvalidTransitionError extends DomainError {
   readonly code = 'JOB.INVALID_TRANSITION';
-  constructor(readonly jobId: string, readonly from: string, readonly to: string) {
+  constructor(
+    readonly jobId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
     super(`job ${jobId} cannot go from ${from} to ${to}`);
   }
 }

@@ -37,7 +37,12 @@ export function assertTransition(jobId: string, from: JobStatus, to: JobStatus):
  * completed, else COMPLETED (failed children show in the counts). A batch that once started
  * stays RUNNING while its failed children are retried.
  */
-export function batchStatusFrom(counts: StatusCounts, total: number, cancelRequested: boolean, startedBefore: boolean): BatchStatus {
+export function batchStatusFrom(
+  counts: StatusCounts,
+  total: number,
+  cancelRequested: boolean,
+  startedBefore: boolean,
+): BatchStatus {
   const ended = counts.completed + counts.failed + counts.cancelled;
   if (total > 0 && ended === total) {
     if (cancelRequested) return 'CANCELLED';

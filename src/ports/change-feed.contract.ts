@@ -25,7 +25,10 @@ export function recorder<A extends unknown[]>(deadlineMs = 5_000) {
     new Promise<void>((resolve, reject) => {
       const ready = () => condition(calls);
       if (ready()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`no ${what} within ${deadlineMs} ms; calls so far: ${JSON.stringify(calls)}`)), deadlineMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${what} within ${deadlineMs} ms; calls so far: ${JSON.stringify(calls)}`)),
+        deadlineMs,
+      );
       waiters.push({ ready, resolve: () => (clearTimeout(timer), resolve()) });
     });
   return { listener, calls, until };
@@ -39,7 +42,10 @@ export function sawChild(calls: [string[]][], jobId: string): boolean {
 async function createQueuedBatch(store: JobStore, size: number) {
   const { batch, children } = buildBatch(size);
   await store.createBatch(batch, children);
-  await store.markQueued(children.map((c) => c.id), at(0));
+  await store.markQueued(
+    children.map((c) => c.id),
+    at(0),
+  );
   return { batch, ids: children.map((c) => c.id) };
 }
 

@@ -16,7 +16,8 @@ export function decodeCursor(cursor: string, ordering: string, argument: 'after'
   } catch {
     throw new InvalidCursorError(argument, cursor, 'it is not a cursor this API issued');
   }
-  if (!Array.isArray(decoded) || decoded.length < 1) throw new InvalidCursorError(argument, cursor, 'it is not a cursor this API issued');
+  if (!Array.isArray(decoded) || decoded.length < 1)
+    throw new InvalidCursorError(argument, cursor, 'it is not a cursor this API issued');
   if (decoded[0] !== ordering) throw new InvalidCursorError(argument, cursor, 'it belongs to another list or ordering');
   return decoded.slice(1);
 }

@@ -49,7 +49,13 @@ export async function claimOk(store: JobStore, id: string, now: Date): Promise<n
 }
 
 /** Queues, claims and completes (or fails) one job at `now`. */
-async function finish(store: JobStore, id: string, now: Date, how: 'complete' | 'fail', affinity: number | null = -1): Promise<Job> {
+async function finish(
+  store: JobStore,
+  id: string,
+  now: Date,
+  how: 'complete' | 'fail',
+  affinity: number | null = -1,
+): Promise<Job> {
   await store.markQueued([id], now);
   const attempt = await claimOk(store, id, now);
   const done =
@@ -68,7 +74,10 @@ async function createBatchOf(store: JobStore, size: number, overrides: Partial<B
 }
 
 /** Every page of a listing, read forward `size` at a time. */
-async function walkForward<T>(read: (req: PageRequest) => Promise<Page<T>>, size: number): Promise<{ nodes: T[]; pages: Page<T>[] }> {
+async function walkForward<T>(
+  read: (req: PageRequest) => Promise<Page<T>>,
+  size: number,
+): Promise<{ nodes: T[]; pages: Page<T>[] }> {
   const nodes: T[] = [];
   const pages: Page<T>[] = [];
   let after: string | null = null;
@@ -85,7 +94,10 @@ async function walkForward<T>(read: (req: PageRequest) => Promise<Page<T>>, size
 }
 
 /** Every page of a listing, read backward `size` at a time, returned in list order. */
-async function walkBackward<T>(read: (req: PageRequest) => Promise<Page<T>>, size: number): Promise<{ nodes: T[]; pages: Page<T>[] }> {
+async function walkBackward<T>(
+  read: (req: PageRequest) => Promise<Page<T>>,
+  size: number,
+): Promise<{ nodes: T[]; pages: Page<T>[] }> {
   let nodes: T[] = [];
   const pages: Page<T>[] = [];
   let before: string | null = null;
@@ -195,7 +207,12 @@ export function describeJobStoreContract(
       });
 
       it('returns a batch and its children exactly as they were created, the children without a protein', async () => {
-        const { batch, children } = await createBatchOf(store, 3, { maxConcurrent: 2, idempotencyKey: 'screen-1', createdAt: at(5), updatedAt: at(5) });
+        const { batch, children } = await createBatchOf(store, 3, {
+          maxConcurrent: 2,
+          idempotencyKey: 'screen-1',
+          createdAt: at(5),
+          updatedAt: at(5),
+        });
         expect(await getBatch(store, batch.id)).toEqual(batch);
         const stored = await store.getJobs(children.map((c) => c.id));
         expect(stored).toEqual(children);
@@ -218,7 +235,14 @@ export function describeJobStoreContract(
         const completed = await store.complete(good.id, goodAttempt, result, at(30));
         const failed = await store.fail(bad.id, badAttempt, BAD_INPUT, at(40));
 
-        expect(completed).toMatchObject({ status: 'COMPLETED', result, error: null, leaseExpiresAt: null, completedAt: at(30), startedAt: at(20) });
+        expect(completed).toMatchObject({
+          status: 'COMPLETED',
+          result,
+          error: null,
+          leaseExpiresAt: null,
+          completedAt: at(30),
+          startedAt: at(20),
+        });
         expect(await getJob(store, good.id)).toEqual(completed);
         expect(failed).toMatchObject({ status: 'FAILED', error: BAD_INPUT, leaseExpiresAt: null, completedAt: at(40) });
         expect(await getJob(store, bad.id)).toEqual(failed);
@@ -292,7 +316,10 @@ export function describeJobStoreContract(
         expect(await getBatch(store, batch.id)).toMatchObject({ status: 'RUNNING', startedAt: at(20), completedAt: null });
 
         await store.complete(ids[0]!, attempt, buildResult(), at(30));
-        expect(await getBatch(store, batch.id)).toMatchObject({ status: 'RUNNING', counts: { ...emptyCounts(), queued: 2, completed: 1 } });
+        expect(await getBatch(store, batch.id)).toMatchObject({
+          status: 'RUNNING',
+          counts: { ...emptyCounts(), queued: 2, completed: 1 },
+        });
 
         await finish(store, ids[1]!, at(40), 'complete');
         await finish(store, ids[2]!, at(50), 'complete');
@@ -309,14 +336,21 @@ export function describeJobStoreContract(
         await finish(store, children[0]!.id, at(10), 'fail');
         expect((await getBatch(store, batch.id)).status).toBe('RUNNING');
         await finish(store, children[1]!.id, at(20), 'fail');
-        expect(await getBatch(store, batch.id)).toMatchObject({ status: 'FAILED', counts: { ...emptyCounts(), failed: 2 }, completedAt: at(20) });
+        expect(await getBatch(store, batch.id)).toMatchObject({
+          status: 'FAILED',
+          counts: { ...emptyCounts(), failed: 2 },
+          completedAt: at(20),
+        });
       });
 
       it('ends a batch COMPLETED when some children completed and the rest failed', async () => {
         const { batch, children } = await createBatchOf(store, 2);
         await finish(store, children[0]!.id, at(10), 'fail');
         await finish(store, children[1]!.id, at(20), 'complete');
-        expect(await getBatch(store, batch.id)).toMatchObject({ status: 'COMPLETED', counts: { ...emptyCounts(), failed: 1, completed: 1 } });
+        expect(await getBatch(store, batch.id)).toMatchObject({
+          status: 'COMPLETED',
+          counts: { ...emptyCounts(), failed: 1, completed: 1 },
+        });
       });
 
       it('keeps the best (lowest) and the mean affinity of the completed children', async () => {
@@ -365,7 +399,12 @@ export function describeJobStoreContract(
         const outcome = await store.claim(job.id, at(1000), LEASE_MS);
 
         expect(outcome).toMatchObject({ claimed: true, attempt: 1 });
-        expect(outcome.job).toMatchObject({ status: 'RUNNING', attempts: 1, leaseExpiresAt: at(1000 + LEASE_MS), startedAt: at(1000) });
+        expect(outcome.job).toMatchObject({
+          status: 'RUNNING',
+          attempts: 1,
+          leaseExpiresAt: at(1000 + LEASE_MS),
+          startedAt: at(1000),
+        });
         expect(await getJob(store, job.id)).toEqual(outcome.job);
       });
 
@@ -400,7 +439,11 @@ export function describeJobStoreContract(
         const takeover = await store.claim(id, later, LEASE_MS);
 
         expect(takeover).toMatchObject({ claimed: true, attempt: 2 });
-        expect(await getJob(store, id)).toMatchObject({ status: 'RUNNING', attempts: 2, leaseExpiresAt: at(LEASE_MS + 1 + LEASE_MS) });
+        expect(await getJob(store, id)).toMatchObject({
+          status: 'RUNNING',
+          attempts: 2,
+          leaseExpiresAt: at(LEASE_MS + 1 + LEASE_MS),
+        });
         expect((await getBatch(store, batch.id)).counts).toEqual({ ...emptyCounts(), running: 1 });
         expect(await store.complete(id, 1, buildResult(), later)).toBeNull();
         expect(await store.complete(id, 2, buildResult(), later)).toMatchObject({ status: 'COMPLETED' });
@@ -416,9 +459,21 @@ export function describeJobStoreContract(
         await store.cancelJob('alice', cancelled.id, at(10));
 
         expect(await store.claim('no-such-job', at(20), LEASE_MS)).toEqual({ claimed: false, reason: 'NOT_FOUND', job: null });
-        expect(await store.claim(done.id, at(20), LEASE_MS)).toMatchObject({ claimed: false, reason: 'FINISHED', job: { id: done.id } });
-        expect(await store.claim(failed.id, at(20), LEASE_MS)).toMatchObject({ claimed: false, reason: 'FINISHED', job: { id: failed.id } });
-        expect(await store.claim(cancelled.id, at(20), LEASE_MS)).toMatchObject({ claimed: false, reason: 'CANCELLED', job: { id: cancelled.id } });
+        expect(await store.claim(done.id, at(20), LEASE_MS)).toMatchObject({
+          claimed: false,
+          reason: 'FINISHED',
+          job: { id: done.id },
+        });
+        expect(await store.claim(failed.id, at(20), LEASE_MS)).toMatchObject({
+          claimed: false,
+          reason: 'FINISHED',
+          job: { id: failed.id },
+        });
+        expect(await store.claim(cancelled.id, at(20), LEASE_MS)).toMatchObject({
+          claimed: false,
+          reason: 'CANCELLED',
+          job: { id: cancelled.id },
+        });
       });
 
       it('ignores every write of a stale attempt and changes nothing', async () => {
@@ -461,7 +516,13 @@ export function describeJobStoreContract(
 
         const failed = await store.fail(id, attempt, BAD_INPUT, at(5));
 
-        expect(failed).toMatchObject({ status: 'FAILED', error: BAD_INPUT, leaseExpiresAt: null, completedAt: at(5), attempts: 1 });
+        expect(failed).toMatchObject({
+          status: 'FAILED',
+          error: BAD_INPUT,
+          leaseExpiresAt: null,
+          completedAt: at(5),
+          attempts: 1,
+        });
         expect(await store.claim(id, at(LEASE_MS * 2), LEASE_MS)).toMatchObject({ claimed: false, reason: 'FINISHED' });
         expect((await getBatch(store, batch.id)).counts).toEqual({ ...emptyCounts(), pending: 1, failed: 1 });
       });
@@ -536,7 +597,10 @@ export function describeJobStoreContract(
       it('re-queues at most `limit` expired jobs per call', async () => {
         const jobs = [buildJob(), buildJob(), buildJob()];
         for (const job of jobs) await store.createJob(job);
-        await store.markQueued(jobs.map((j) => j.id), at(0));
+        await store.markQueued(
+          jobs.map((j) => j.id),
+          at(0),
+        );
         for (const job of jobs) await claimOk(store, job.id, at(0));
 
         const first = await store.requeueExpired(at(LEASE_MS + 1), 2);
@@ -574,7 +638,12 @@ export function describeJobStoreContract(
         const attempt = await claimOk(store, running.id, at(0));
 
         for (const job of [pending, queued, running]) {
-          expect(await store.cancelJob('alice', job.id, at(10))).toMatchObject({ id: job.id, status: 'CANCELLED', completedAt: at(10), leaseExpiresAt: null });
+          expect(await store.cancelJob('alice', job.id, at(10))).toMatchObject({
+            id: job.id,
+            status: 'CANCELLED',
+            completedAt: at(10),
+            leaseExpiresAt: null,
+          });
           expect((await getJob(store, job.id)).status).toBe('CANCELLED');
         }
         // The worker of the cancelled attempt finds it holds nothing any more.
@@ -678,7 +747,11 @@ export function describeJobStoreContract(
           const attempt = await claimOk(store, child.id, at(20));
           await store.complete(child.id, attempt, buildResult(), at(30));
         }
-        expect(await getBatch(store, batch.id)).toMatchObject({ status: 'COMPLETED', completedAt: at(30), counts: { ...emptyCounts(), completed: 2 } });
+        expect(await getBatch(store, batch.id)).toMatchObject({
+          status: 'COMPLETED',
+          completedAt: at(30),
+          counts: { ...emptyCounts(), completed: 2 },
+        });
       });
 
       it('refuses to retry a batch with no failed children (ConflictError)', async () => {
@@ -695,7 +768,9 @@ export function describeJobStoreContract(
         const random = prng(20250301);
         const { batch, children } = await createBatchOf(store, 200, { maxConcurrent });
         const ids = children.map((c) => c.id);
-        const model = new Map(ids.map((id) => [id, { status: 'PENDING' as JobStatus, attempt: 0, leaseUntil: 0, affinity: null as number | null }]));
+        const model = new Map(
+          ids.map((id) => [id, { status: 'PENDING' as JobStatus, attempt: 0, leaseUntil: 0, affinity: null as number | null }]),
+        );
         const state = (id: string) => model.get(id)!;
         const withStatus = (status: JobStatus) => ids.filter((id) => state(id).status === status);
         const pick = (from: string[]) => from[Math.floor(random() * from.length)];
@@ -724,11 +799,15 @@ export function describeJobStoreContract(
             op = `claim ${id} (${m.status})`;
             const outcome = await store.claim(id, t, LEASE_MS);
             const expected =
-              m.status === 'COMPLETED' || m.status === 'FAILED' ? 'FINISHED'
-              : m.status === 'CANCELLED' ? 'CANCELLED'
-              : m.status === 'RUNNING' && m.leaseUntil > now ? 'LEASED'
-              : m.status !== 'RUNNING' && withStatus('RUNNING').length >= maxConcurrent ? 'THROTTLED'
-              : 'CLAIMED';
+              m.status === 'COMPLETED' || m.status === 'FAILED'
+                ? 'FINISHED'
+                : m.status === 'CANCELLED'
+                  ? 'CANCELLED'
+                  : m.status === 'RUNNING' && m.leaseUntil > now
+                    ? 'LEASED'
+                    : m.status !== 'RUNNING' && withStatus('RUNNING').length >= maxConcurrent
+                      ? 'THROTTLED'
+                      : 'CLAIMED';
             if (expected === 'CLAIMED') {
               expect(outcome, op).toMatchObject({ claimed: true, attempt: m.attempt + 1 });
               Object.assign(m, { status: 'RUNNING', attempt: m.attempt + 1, leaseUntil: now + LEASE_MS });
@@ -749,17 +828,26 @@ export function describeJobStoreContract(
                 const affinity = random() < 0.8 ? Math.round((random() * 10 - 8) * 100) / 100 : null;
                 const done = await store.complete(id, attempt, buildResult({ affinity }), t);
                 if (stale) expect(done, op).toBeNull();
-                else Object.assign(m, { status: 'COMPLETED', affinity }), expect(done, op).toMatchObject({ status: 'COMPLETED' });
+                else {
+                  Object.assign(m, { status: 'COMPLETED', affinity });
+                  expect(done, op).toMatchObject({ status: 'COMPLETED' });
+                }
               } else if (what < 0.8) {
                 op = `fail ${id} attempt ${attempt}${stale ? ' (stale)' : ''}`;
                 const done = await store.fail(id, attempt, BAD_INPUT, t);
                 if (stale) expect(done, op).toBeNull();
-                else (m.status = 'FAILED'), expect(done, op).toMatchObject({ status: 'FAILED' });
+                else {
+                  m.status = 'FAILED';
+                  expect(done, op).toMatchObject({ status: 'FAILED' });
+                }
               } else {
                 op = `release ${id} attempt ${attempt}${stale ? ' (stale)' : ''}`;
                 const done = await store.release(id, attempt, TRANSIENT, t);
                 if (stale) expect(done, op).toBeNull();
-                else (m.status = 'QUEUED'), expect(done, op).toMatchObject({ status: 'QUEUED' });
+                else {
+                  m.status = 'QUEUED';
+                  expect(done, op).toMatchObject({ status: 'QUEUED' });
+                }
               }
             }
           } else if (roll < 0.83) {
@@ -795,15 +883,26 @@ export function describeJobStoreContract(
 
           const where = `after step ${step}: ${op}`;
           const listed = await allBatchJobs(store, batch.id);
-          expect(listed.map((j) => j.id), where).toEqual(ids);
-          expect(listed.map((j) => j.status), where).toEqual(ids.map((id) => state(id).status));
+          expect(
+            listed.map((j) => j.id),
+            where,
+          ).toEqual(ids);
+          expect(
+            listed.map((j) => j.status),
+            where,
+          ).toEqual(ids.map((id) => state(id).status));
           const stored = await getBatch(store, batch.id);
           expect(stored.counts, where).toEqual(tally(listed));
           expect(sum(stored.counts), where).toBe(stored.total);
           expect(stored.counts.running, where).toBeLessThanOrEqual(maxConcurrent);
           expect(stored.cancelRequested, where).toBe(cancelRequested);
-          expect(stored.status, where).toBe(batchStatusFrom(stored.counts, stored.total, stored.cancelRequested, stored.startedAt !== null));
-          const affinities = ids.map((id) => state(id)).filter((m) => m.status === 'COMPLETED' && m.affinity !== null).map((m) => m.affinity!);
+          expect(stored.status, where).toBe(
+            batchStatusFrom(stored.counts, stored.total, stored.cancelRequested, stored.startedAt !== null),
+          );
+          const affinities = ids
+            .map((id) => state(id))
+            .filter((m) => m.status === 'COMPLETED' && m.affinity !== null)
+            .map((m) => m.affinity!);
           const stats = await store.batchStats(batch.id);
           expect(stats.withAffinity, where).toBe(affinities.length);
           expect(stats.bestAffinity, where).toBe(affinities.length === 0 ? null : Math.min(...affinities));
@@ -817,7 +916,10 @@ export function describeJobStoreContract(
       it('pages 250 jobs forward and backward, newest first then by id, without duplicates or omissions', async () => {
         // Three jobs share each createdAt, and ids are not in creation order.
         const jobs = Array.from({ length: 250 }, (_, i) =>
-          buildJob({ id: `${String((i * 7919) % 250).padStart(3, '0')}-${newId('paged')}`, createdAt: at(Math.floor(i / 3) * 1000) }),
+          buildJob({
+            id: `${String((i * 7919) % 250).padStart(3, '0')}-${newId('paged')}`,
+            createdAt: at(Math.floor(i / 3) * 1000),
+          }),
         );
         for (const job of jobs) await store.createJob(job);
         await store.createJob(buildJob({ owner: 'bob' }));
@@ -851,7 +953,11 @@ export function describeJobStoreContract(
       });
 
       it('lists only individual jobs when neither kind nor batch is given', async () => {
-        const individual = [buildJob({ createdAt: at(1) }), buildJob({ createdAt: at(2), model: 'VINA' }), buildJob({ createdAt: at(3) })];
+        const individual = [
+          buildJob({ createdAt: at(1) }),
+          buildJob({ createdAt: at(2), model: 'VINA' }),
+          buildJob({ createdAt: at(3) }),
+        ];
         for (const job of individual) await store.createJob(job);
         const { batch, children } = await createBatchOf(store, 4, { createdAt: at(10) });
         await store.markQueued([individual[0]!.id, children[0]!.id], at(20));
@@ -876,16 +982,24 @@ export function describeJobStoreContract(
 
         expect((await store.listJobs('alice', {}, { first: 100 })).edges.map((e) => e.node.id)).toEqual([mine.id]);
         expect((await store.listJobs('alice', { batchId: bobsBatch.id }, { first: 100 })).edges).toEqual([]);
-        expect((await store.listJobs('alice', { kind: 'BATCH_CHILD' }, { first: 100 })).edges.every((e) => e.node.owner === 'alice')).toBe(true);
+        expect(
+          (await store.listJobs('alice', { kind: 'BATCH_CHILD' }, { first: 100 })).edges.every((e) => e.node.owner === 'alice'),
+        ).toBe(true);
         expect((await store.listBatches('alice', {}, { first: 100 })).edges.map((e) => e.node.id)).toEqual([myBatch.id]);
         expect((await store.listJobs('carol', {}, { first: 100 })).edges).toEqual([]);
       });
 
       it('lists batches newest first, forward and backward, with their filters', async () => {
         const batches = [];
-        for (let i = 0; i < 9; i++) batches.push((await createBatchOf(store, 1, { createdAt: at(Math.floor(i / 2) * 1000), model: i % 3 === 0 ? 'VINA' : 'BOLTZ2' })).batch);
+        for (let i = 0; i < 9; i++)
+          batches.push(
+            (await createBatchOf(store, 1, { createdAt: at(Math.floor(i / 2) * 1000), model: i % 3 === 0 ? 'VINA' : 'BOLTZ2' }))
+              .batch,
+          );
         await finish(store, (await allBatchJobs(store, batches[4]!.id))[0]!.id, at(10_000), 'complete');
-        const expected = [...batches].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((b) => b.id);
+        const expected = [...batches]
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+          .map((b) => b.id);
         const read = (req: PageRequest) => store.listBatches('alice', {}, req);
 
         const forward = await walkForward(read, 2);
@@ -894,7 +1008,9 @@ export function describeJobStoreContract(
         expect(forward.nodes.map((b) => b.id)).toEqual(expected);
         expect(backward.nodes.map((b) => b.id)).toEqual(expected);
         expectWalkFlags(forward.pages, backward.pages, 9, 2);
-        expect((await store.listBatches('alice', { status: 'COMPLETED' }, { first: 10 })).edges.map((e) => e.node.id)).toEqual([batches[4]!.id]);
+        expect((await store.listBatches('alice', { status: 'COMPLETED' }, { first: 10 })).edges.map((e) => e.node.id)).toEqual([
+          batches[4]!.id,
+        ]);
         expect(new Set((await store.listBatches('alice', { model: 'VINA' }, { first: 10 })).edges.map((e) => e.node.id))).toEqual(
           new Set([batches[0]!.id, batches[3]!.id, batches[6]!.id]),
         );
@@ -908,16 +1024,56 @@ export function describeJobStoreContract(
           const read = (req: PageRequest) => store.listBatchJobs(batch.id, {}, { field: 'INDEX', direction }, req);
           const forward = await walkForward(read, 7);
           const backward = await walkBackward(read, 7);
-          expect(forward.nodes.map((j) => j.id), direction).toEqual(expected);
-          expect(backward.nodes.map((j) => j.id), direction).toEqual(expected);
+          expect(
+            forward.nodes.map((j) => j.id),
+            direction,
+          ).toEqual(expected);
+          expect(
+            backward.nodes.map((j) => j.id),
+            direction,
+          ).toEqual(expected);
           expectWalkFlags(forward.pages, backward.pages, 25, 7);
         }
       });
 
       describe('ranking a batch', () => {
         // Index → result: ties in both values, completed jobs without a value, and jobs not done.
-        const AFFINITY: (number | null | 'none')[] = [-1.5, 'none', -3, null, 0.25, -3, 'none', -0.5, 0.25, null, -7, 'none', -3, 1, 'none', -0.5];
-        const CONFIDENCE: (number | null)[] = [0.9, null, 0.4, 0.6, 0.4, 0.95, null, 0.1, 0.4, null, 0.7, null, 0.3, 0.55, null, null];
+        const AFFINITY: (number | null | 'none')[] = [
+          -1.5,
+          'none',
+          -3,
+          null,
+          0.25,
+          -3,
+          'none',
+          -0.5,
+          0.25,
+          null,
+          -7,
+          'none',
+          -3,
+          1,
+          'none',
+          -0.5,
+        ];
+        const CONFIDENCE: (number | null)[] = [
+          0.9,
+          null,
+          0.4,
+          0.6,
+          0.4,
+          0.95,
+          null,
+          0.1,
+          0.4,
+          null,
+          0.7,
+          null,
+          0.3,
+          0.55,
+          null,
+          null,
+        ];
 
         async function rankedBatch() {
           const { batch, children } = await createBatchOf(store, AFFINITY.length);
@@ -935,11 +1091,17 @@ export function describeJobStoreContract(
         function expectRanked(jobs: Job[], value: (j: Job) => number | null, direction: 'ASC' | 'DESC', what: string): void {
           const valued = jobs.filter((j) => value(j) !== null);
           const rest = jobs.slice(valued.length);
-          expect(rest.every((j) => value(j) === null), `${what}: jobs without a value come last`).toBe(true);
+          expect(
+            rest.every((j) => value(j) === null),
+            `${what}: jobs without a value come last`,
+          ).toBe(true);
           const values = valued.map((j) => value(j)!);
           const sorted = [...values].sort((a, b) => (direction === 'ASC' ? a - b : b - a));
           expect(values, `${what}: by value`).toEqual(sorted);
-          expect(rest.map((j) => j.batchIndex), `${what}: the rest by index`).toEqual([...rest.map((j) => j.batchIndex!)].sort((a, b) => a - b));
+          expect(
+            rest.map((j) => j.batchIndex),
+            `${what}: the rest by index`,
+          ).toEqual([...rest.map((j) => j.batchIndex!)].sort((a, b) => a - b));
         }
 
         for (const field of ['AFFINITY', 'CONFIDENCE'] as const) {
@@ -968,9 +1130,15 @@ export function describeJobStoreContract(
           const { batch, children } = await rankedBatch();
           await store.markQueued([children[1]!.id], at(5));
 
-          const completed = (await store.listBatchJobs(batch.id, { status: 'COMPLETED' }, { field: 'AFFINITY', direction: 'ASC' }, { first: 100 })).edges.map((e) => e.node);
-          const queued = (await store.listBatchJobs(batch.id, { status: 'QUEUED' }, INDEX_ASC, { first: 100 })).edges.map((e) => e.node.id);
-          const pendingDesc = (await store.listBatchJobs(batch.id, { status: 'PENDING' }, { field: 'INDEX', direction: 'DESC' }, { first: 100 })).edges.map((e) => e.node.batchIndex);
+          const completed = (
+            await store.listBatchJobs(batch.id, { status: 'COMPLETED' }, { field: 'AFFINITY', direction: 'ASC' }, { first: 100 })
+          ).edges.map((e) => e.node);
+          const queued = (await store.listBatchJobs(batch.id, { status: 'QUEUED' }, INDEX_ASC, { first: 100 })).edges.map(
+            (e) => e.node.id,
+          );
+          const pendingDesc = (
+            await store.listBatchJobs(batch.id, { status: 'PENDING' }, { field: 'INDEX', direction: 'DESC' }, { first: 100 })
+          ).edges.map((e) => e.node.batchIndex);
 
           expect(completed).toHaveLength(AFFINITY.filter((a) => a !== 'none').length);
           expect(completed.every((j) => j.status === 'COMPLETED')).toBe(true);
@@ -984,14 +1152,21 @@ export function describeJobStoreContract(
         const { batch } = await createBatchOf(store, 5);
         await store.createJob(buildJob());
         const byIndex = (await store.listBatchJobs(batch.id, {}, INDEX_ASC, { first: 2 })).edges[1]!.cursor;
-        const byAffinity = (await store.listBatchJobs(batch.id, {}, { field: 'AFFINITY', direction: 'ASC' }, { first: 2 })).edges[1]!.cursor;
+        const byAffinity = (await store.listBatchJobs(batch.id, {}, { field: 'AFFINITY', direction: 'ASC' }, { first: 2 }))
+          .edges[1]!.cursor;
         const ofJobs = (await store.listJobs('alice', {}, { first: 1 })).edges[0]!.cursor;
         const ofBatches = (await store.listBatches('alice', {}, { first: 1 })).edges[0]!.cursor;
         const forged = Buffer.from(JSON.stringify({ id: 'x' })).toString('base64url');
 
         const refused: [string, () => Promise<unknown>][] = [
-          ['index cursor, affinity order', () => store.listBatchJobs(batch.id, {}, { field: 'AFFINITY', direction: 'ASC' }, { first: 2, after: byIndex })],
-          ['affinity cursor, confidence order', () => store.listBatchJobs(batch.id, {}, { field: 'CONFIDENCE', direction: 'ASC' }, { first: 2, after: byAffinity })],
+          [
+            'index cursor, affinity order',
+            () => store.listBatchJobs(batch.id, {}, { field: 'AFFINITY', direction: 'ASC' }, { first: 2, after: byIndex }),
+          ],
+          [
+            'affinity cursor, confidence order',
+            () => store.listBatchJobs(batch.id, {}, { field: 'CONFIDENCE', direction: 'ASC' }, { first: 2, after: byAffinity }),
+          ],
           ['affinity cursor, index order', () => store.listBatchJobs(batch.id, {}, INDEX_ASC, { last: 2, before: byAffinity })],
           ['jobs cursor, batch children', () => store.listBatchJobs(batch.id, {}, INDEX_ASC, { first: 2, after: ofJobs })],
           ['batches cursor, jobs', () => store.listJobs('alice', {}, { first: 2, after: ofBatches })],

@@ -144,7 +144,9 @@ export async function startTaskReceiver(): Promise<TaskReceiver> {
         const timer = setTimeout(() => {
           cleanup();
           const seen = deliveries.map((d) => `${d.taskName}#${d.retryCount}`).join(', ') || 'none';
-          reject(new Error(`expected ${count} deliveries${taskName ? ` of ${taskName}` : ''} within ${WAIT_MS} ms; got: ${seen}`));
+          reject(
+            new Error(`expected ${count} deliveries${taskName ? ` of ${taskName}` : ''} within ${WAIT_MS} ms; got: ${seen}`),
+          );
         }, WAIT_MS);
         const cleanup = () => {
           clearTimeout(timer);
@@ -353,9 +355,7 @@ export function describeTaskQueueContract(name: string, makeHarness: () => Promi
         ]),
       ).rejects.toThrow(/100 KB/);
       expect(await h.queue.depth()).toBe(0);
-      expect(await h.queue.enqueue([{ name: 'small', payload: payload('s') }])).toEqual([
-        { name: 'small', status: 'CREATED' },
-      ]);
+      expect(await h.queue.enqueue([{ name: 'small', payload: payload('s') }])).toEqual([{ name: 'small', status: 'CREATED' }]);
     });
 
     it('rejects a task name Cloud Tasks would refuse', async () => {

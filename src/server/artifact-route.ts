@@ -46,7 +46,12 @@ export function contentDisposition(key: string): string {
  * - else 200 with the stored content type, Content-Length and
  *   `Content-Disposition: attachment`.
  */
-export async function serveArtifact(req: IncomingMessage, res: ServerResponse, blobStore: SignedArtifactSource, options: ServeArtifactOptions = {}): Promise<boolean> {
+export async function serveArtifact(
+  req: IncomingMessage,
+  res: ServerResponse,
+  blobStore: SignedArtifactSource,
+  options: ServeArtifactOptions = {},
+): Promise<boolean> {
   const prefix = `${options.pathPrefix ?? '/artifacts'}/`;
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (!url.pathname.startsWith(prefix)) return false;

@@ -83,7 +83,12 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
       return {
         async willSendResponse({ operationName, operation, errors }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.observeOperation(operationName ?? 'anonymous', operation?.operation ?? 'unknown', errors?.length ? 'error' : 'ok', seconds);
+          metrics.observeOperation(
+            operationName ?? 'anonymous',
+            operation?.operation ?? 'unknown',
+            errors?.length ? 'error' : 'ok',
+            seconds,
+          );
         },
       };
     },

@@ -8,7 +8,11 @@ import type { ServiceDeps } from './deps.js';
  * are derived from the jobs and `round`, so enqueueing the same round twice (a retried
  * submission, the stale-PENDING sweep) de-duplicates instead of running twice.
  */
-export async function dispatchJobs(deps: Pick<ServiceDeps, 'queue' | 'jobs' | 'clock' | 'shardSize'>, jobs: Job[], round: string): Promise<void> {
+export async function dispatchJobs(
+  deps: Pick<ServiceDeps, 'queue' | 'jobs' | 'clock' | 'shardSize'>,
+  jobs: Job[],
+  round: string,
+): Promise<void> {
   if (jobs.length === 0) return;
   const tasks: TaskRequest[] = [];
   const byBatch = new Map<string | null, Job[]>();

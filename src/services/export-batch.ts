@@ -24,7 +24,11 @@ interface Manifest {
  * without one are listed after the ranked ones with no rank. SDF holds the top pose of each
  * child whose runner wrote `poses.sdf`; null when no child has one.
  */
-export async function exportBatch(deps: { jobs: JobStore; blobs: BlobStore }, batch: Batch, format: ExportFormat): Promise<ArtifactRef | null> {
+export async function exportBatch(
+  deps: { jobs: JobStore; blobs: BlobStore },
+  batch: Batch,
+  format: ExportFormat,
+): Promise<ArtifactRef | null> {
   const manifestKey = `batches/${batch.id}/exports.json`;
   const stored = await deps.blobs.get(manifestKey);
   const manifest: Manifest = stored ? (JSON.parse(stored.body.toString('utf8')) as Manifest) : {};
@@ -66,7 +70,18 @@ function unitOf(batch: Batch): string {
 }
 
 function toCsv(batch: Batch, rows: Ranked[]): string {
-  const header = ['rank', 'index', 'name', 'input_smiles', 'canonical_smiles', 'affinity', 'unit', 'confidence', 'status', 'error'];
+  const header = [
+    'rank',
+    'index',
+    'name',
+    'input_smiles',
+    'canonical_smiles',
+    'affinity',
+    'unit',
+    'confidence',
+    'status',
+    'error',
+  ];
   const lines = [header.join(',')];
   for (const { rank, job } of rows) {
     lines.push(
@@ -120,12 +135,17 @@ async function toSdf(blobs: BlobStore, rows: Ranked[]): Promise<string | null> {
     if (!poses || rank === null) continue;
     const blob = await blobs.get(poses.key);
     if (!blob) continue;
-    const first = blob.body.toString('utf8').split('$$$$')[0]!.replace(/^\s*\n/, '');
+    const first = blob.body
+      .toString('utf8')
+      .split('$$$$')[0]!
+      .replace(/^\s*\n/, '');
     const lines = first.split('\n');
     lines[0] = job.name ?? job.ligand.canonicalSmiles;
     const body = lines.join('\n').trimEnd();
     const fields = { rank, affinity: job.result!.affinity!.value, smiles: job.ligand.canonicalSmiles, index: job.batchIndex };
-    const data = Object.entries(fields).map(([k, v]) => `> <${k}>\n${v ?? ''}\n`).join('\n');
+    const data = Object.entries(fields)
+      .map(([k, v]) => `> <${k}>\n${v ?? ''}\n`)
+      .join('\n');
     records.push(`${body}\n${data}\n$$$$`);
   }
   return records.length === 0 ? null : records.join('\n') + '\n';

@@ -60,7 +60,11 @@ export class ModelCatalog {
       return KNOWN.map((m) => {
         const reported = body.models.find((r) => r.name === m.name);
         if (!reported) return { ...m, available: false, unavailableReason: 'the worker has no runner for this model' };
-        return { ...m, available: reported.available, unavailableReason: reported.available ? null : (reported.reason ?? 'unavailable') };
+        return {
+          ...m,
+          available: reported.available,
+          unavailableReason: reported.available ? null : (reported.reason ?? 'unavailable'),
+        };
       });
     } catch (error) {
       const reason = `the worker at ${url.origin} did not answer (${(error as Error).message})`;

@@ -16,7 +16,11 @@ export interface TestServer {
   app: App;
   dataDir: string;
   /** POSTs an operation and returns the parsed body and status. */
-  request<R, V>(document: TypedDocumentNode<R, V> | string, variables?: V, headers?: Record<string, string>): Promise<GraphqlResponse<R>>;
+  request<R, V>(
+    document: TypedDocumentNode<R, V> | string,
+    variables?: V,
+    headers?: Record<string, string>,
+  ): Promise<GraphqlResponse<R>>;
   /** A graphql-ws client on this server; closed with the server. */
   wsClient(): Client;
   close(): Promise<void>;
@@ -32,7 +36,13 @@ export interface GraphqlResponse<R> {
 /** A real api on port 0 over a fresh data directory; `env` overrides settings. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'omtx-test-'));
-  const config = loadConfig({ OMTX_DATA_DIR: dataDir, OMTX_PORT: '0', OMTX_LOG_LEVEL: 'silent', OMTX_SHUTDOWN_GRACE_SECONDS: '1', ...env });
+  const config = loadConfig({
+    OMTX_DATA_DIR: dataDir,
+    OMTX_PORT: '0',
+    OMTX_LOG_LEVEL: 'silent',
+    OMTX_SHUTDOWN_GRACE_SECONDS: '1',
+    ...env,
+  });
   const app = await createApp(config, pino({ level: config.logLevel }));
   const running = await startServer(app);
   const clients: Client[] = [];
@@ -51,7 +61,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
     },
     wsClient() {
-      const client = createClient({ url: `${running.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      const client = createClient({
+        url: `${running.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+      });
       clients.push(client);
       return client;
     },
@@ -64,7 +79,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 }
 
 /** Collects every `next` of a subscription until it completes (or errors). */
-export function collect<T>(client: Client, query: string, variables: Record<string, unknown>): { events: T[]; done: Promise<T[]>; errors: unknown[] } {
+export function collect<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+): { events: T[]; done: Promise<T[]>; errors: unknown[] } {
   const events: T[] = [];
   const errors: unknown[] = [];
   const done = new Promise<T[]>((resolve, reject) => {

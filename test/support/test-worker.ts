@@ -38,7 +38,14 @@ export async function startTestWorker(store: () => JobStore): Promise<TestWorker
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/models') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ models: [{ name: 'VINA', available: true }, { name: 'BOLTZ2', available: false, reason: 'no GPU in tests' }] }));
+      res.end(
+        JSON.stringify({
+          models: [
+            { name: 'VINA', available: true },
+            { name: 'BOLTZ2', available: false, reason: 'no GPU in tests' },
+          ],
+        }),
+      );
       return;
     }
     const chunks: Buffer[] = [];

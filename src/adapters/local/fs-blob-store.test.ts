@@ -55,7 +55,18 @@ describe('FsBlobStore', () => {
   const inAnHour = () => new Date(Date.now() + 3_600_000);
 
   it('rejects keys that could escape its root, for every operation', async () => {
-    const escapes = ['../secret', 'jobs/../../secret', '/etc/passwd', 'C:/Windows', 'jobs\\..\\secret', 'jobs/a\0b', 'jobs//x', 'jobs/./x', 'jobs/x/', ''];
+    const escapes = [
+      '../secret',
+      'jobs/../../secret',
+      '/etc/passwd',
+      'C:/Windows',
+      'jobs\\..\\secret',
+      'jobs/a\0b',
+      'jobs//x',
+      'jobs/./x',
+      'jobs/x/',
+      '',
+    ];
     for (const key of escapes) {
       await expect(fs.store.put(key, 'x', 'text/plain'), key).rejects.toBeInstanceOf(InvalidBlobKeyError);
       await expect(fs.store.get(key), key).rejects.toThrow(/invalid blob key/);

@@ -26,8 +26,13 @@ export interface BlobReadHandle {
 /** Thrown for a key that is not a clean relative path inside the store. */
 export class InvalidBlobKeyError extends Error {
   readonly code = 'BLOB.INVALID_KEY';
-  constructor(readonly key: string, reason: string) {
-    super(`invalid blob key ${JSON.stringify(key)}: ${reason}; expected a relative path like "batches/{id}/jobs/{id}/results.json"`);
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(
+      `invalid blob key ${JSON.stringify(key)}: ${reason}; expected a relative path like "batches/{id}/jobs/{id}/results.json"`,
+    );
   }
 }
 
@@ -110,7 +115,9 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: Uint8Array | string, contentType: string): Promise<BlobInfo> {
     const objectPath = this.objectPath(key);
     if (!CONTENT_TYPE.test(contentType)) {
-      throw new Error(`invalid content type ${JSON.stringify(contentType)} for blob ${key}: expected type/subtype with optional ;name=value parameters`);
+      throw new Error(
+        `invalid content type ${JSON.stringify(contentType)} for blob ${key}: expected type/subtype with optional ;name=value parameters`,
+      );
     }
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const meta: BlobMeta = { contentType };
@@ -119,7 +126,11 @@ export class FsBlobStore implements BlobStore {
     const tmpObject = join(tmpDir, `${tmpId}.object`);
     const tmpMeta = join(tmpDir, `${tmpId}.meta`);
     const metaPath = this.metaPath(key);
-    await Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(dirname(objectPath), { recursive: true }), mkdir(dirname(metaPath), { recursive: true })]);
+    await Promise.all([
+      mkdir(tmpDir, { recursive: true }),
+      mkdir(dirname(objectPath), { recursive: true }),
+      mkdir(dirname(metaPath), { recursive: true }),
+    ]);
     try {
       await Promise.all([writeFile(tmpObject, bytes), writeFile(tmpMeta, JSON.stringify(meta))]);
       // Metadata first: a new key never appears without its content type.
@@ -224,7 +235,12 @@ export class FsBlobStore implements BlobStore {
    * `key`. The signature is checked first, so an altered `expires` is `invalid`,
    * and only a link this store issued can ever be reported `expired`.
    */
-  verifySignedRequest(key: string, expires: string | null | undefined, signature: string | null | undefined, now: Date = new Date()): SignedRequestCheck {
+  verifySignedRequest(
+    key: string,
+    expires: string | null | undefined,
+    signature: string | null | undefined,
+    now: Date = new Date(),
+  ): SignedRequestCheck {
     if (!expires || !/^\d{1,12}$/.test(expires) || !signature || !/^[0-9a-f]{64}$/.test(signature)) return 'invalid';
     try {
       assertValidBlobKey(key);

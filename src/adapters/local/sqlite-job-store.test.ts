@@ -151,16 +151,26 @@ describe('SqliteJobStore query plans', () => {
 
 /** Individual jobs and a ranked batch, enough that the planner has something to choose. */
 async function seed(store: JobStore): Promise<void> {
-  for (let i = 0; i < 40; i++) await store.createJob(buildJob({ createdAt: at(i * 1000), model: i % 4 === 0 ? 'VINA' : 'BOLTZ2' }));
+  for (let i = 0; i < 40; i++)
+    await store.createJob(buildJob({ createdAt: at(i * 1000), model: i % 4 === 0 ? 'VINA' : 'BOLTZ2' }));
   await store.markQueued([], at(0));
   const { batch, children } = buildBatch(60);
   await store.createBatch(batch, children);
-  await store.markQueued(children.map((c) => c.id), at(0));
+  await store.markQueued(
+    children.map((c) => c.id),
+    at(0),
+  );
   for (const [i, child] of children.entries()) {
     if (i % 3 === 2) continue;
     const attempt = await claimOk(store, child.id, at(10));
     if (i % 5 === 0) await store.fail(child.id, attempt, { code: 'X', message: 'x', retryable: false }, at(20));
-    else await store.complete(child.id, attempt, buildResult({ affinity: i % 7 === 0 ? null : -i / 10, confidence: i % 6 === 0 ? null : i / 100 }), at(20));
+    else
+      await store.complete(
+        child.id,
+        attempt,
+        buildResult({ affinity: i % 7 === 0 ? null : -i / 10, confidence: i % 6 === 0 ? null : i / 100 }),
+        at(20),
+      );
   }
   const queued = (await store.listJobs('alice', {}, { first: 5 })).edges.map((e) => e.node.id);
   await store.markQueued(queued, at(30));

@@ -20,9 +20,28 @@ import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type Job
 import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
 
 const JOB_COLUMNS: (keyof JobRow)[] = [
-  'id', 'owner', 'kind', 'model', 'name', 'status', 'ligand', 'protein', 'parameters', 'batch_id', 'batch_index',
-  'result', 'error', 'affinity', 'confidence', 'attempts', 'lease_expires_at', 'created_at', 'updated_at',
-  'started_at', 'completed_at', 'idempotency_key',
+  'id',
+  'owner',
+  'kind',
+  'model',
+  'name',
+  'status',
+  'ligand',
+  'protein',
+  'parameters',
+  'batch_id',
+  'batch_index',
+  'result',
+  'error',
+  'affinity',
+  'confidence',
+  'attempts',
+  'lease_expires_at',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'completed_at',
+  'idempotency_key',
 ];
 
 /**
@@ -61,8 +80,10 @@ export class SqliteJobStore implements JobStore {
   async createJob(job: Job): Promise<{ job: Job; created: boolean }> {
     return this.write(() => {
       if (job.idempotencyKey !== null) {
-        const first = this.stmt<[string, string], JobRow>('SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?')
-          .get(job.owner, job.idempotencyKey);
+        const first = this.stmt<[string, string], JobRow>('SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?').get(
+          job.owner,
+          job.idempotencyKey,
+        );
         if (first) return { job: jobFromRow(first), created: false };
       }
       this.insertJob.run(jobToRow(job));
@@ -74,8 +95,10 @@ export class SqliteJobStore implements JobStore {
   async createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }> {
     return this.write(() => {
       if (batch.idempotencyKey !== null) {
-        const first = this.stmt<[string, string], BatchRow>('SELECT * FROM batches WHERE owner = ? AND idempotency_key = ?')
-          .get(batch.owner, batch.idempotencyKey);
+        const first = this.stmt<[string, string], BatchRow>('SELECT * FROM batches WHERE owner = ? AND idempotency_key = ?').get(
+          batch.owner,
+          batch.idempotencyKey,
+        );
         if (first) return { batch: batchFromRow(first), created: false };
       }
       this.insertBatch.run(batchToRow(batch));
@@ -125,8 +148,7 @@ export class SqliteJobStore implements JobStore {
     return this.write(() => {
       const job = this.heldBy(jobId, attempt);
       if (!job) return false;
-      this.stmt('UPDATE jobs SET lease_expires_at = ? WHERE id = ?')
-        .run(now.getTime() + leaseMs, jobId);
+      this.stmt('UPDATE jobs SET lease_expires_at = ? WHERE id = ?').run(now.getTime() + leaseMs, jobId);
       return true;
     });
   }
@@ -139,10 +161,9 @@ export class SqliteJobStore implements JobStore {
       const affinity = result.affinity?.value;
       if (job.batchId !== null && affinity !== undefined) {
         this.stmt(
-            `UPDATE batches SET affinity_count = affinity_count + 1, affinity_sum = affinity_sum + ?,
+          `UPDATE batches SET affinity_count = affinity_count + 1, affinity_sum = affinity_sum + ?,
                affinity_best = min(coalesce(affinity_best, ?), ?) WHERE id = ?`,
-          )
-          .run(affinity, affinity, affinity, job.batchId);
+        ).run(affinity, affinity, affinity, job.batchId);
       }
       return done;
     });
@@ -176,9 +197,8 @@ export class SqliteJobStore implements JobStore {
   async requeueExpired(now: Date, limit: number): Promise<Job[]> {
     return this.write(() => {
       const rows = this.stmt<[number, number], JobRow>(
-          `SELECT * FROM jobs WHERE status = 'RUNNING' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?`,
-        )
-        .all(now.getTime(), limit);
+        `SELECT * FROM jobs WHERE status = 'RUNNING' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?`,
+      ).all(now.getTime(), limit);
       return rows.map((row) => {
         const job = jobFromRow(row);
         const error = { code: 'LEASE_EXPIRED', message: `attempt ${job.attempts} stopped answering`, retryable: true };
@@ -188,7 +208,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   async listStalePending(olderThan: Date, limit: number): Promise<Job[]> {
-    return this.stmt<[number, number], JobRow>(`SELECT * FROM jobs WHERE status = 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?`)
+    return this.stmt<[number, number], JobRow>(
+      `SELECT * FROM jobs WHERE status = 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?`,
+    )
       .all(olderThan.getTime(), limit)
       .map(jobFromRow);
   }
@@ -197,7 +219,8 @@ export class SqliteJobStore implements JobStore {
     return this.write(() => {
       const job = this.jobRow(jobId);
       if (!job || job.owner !== owner) throw new NotFoundError('Job', jobId);
-      if (isTerminal(job.status)) throw new ConflictError(`job ${jobId} has already ended ${job.status}; only a job not yet finished can be cancelled`);
+      if (isTerminal(job.status))
+        throw new ConflictError(`job ${jobId} has already ended ${job.status}; only a job not yet finished can be cancelled`);
       return this.transition(job, 'CANCELLED', now, { leaseExpiresAt: null, completedAt: now });
     });
   }
@@ -207,11 +230,14 @@ export class SqliteJobStore implements JobStore {
       const batch = this.batchRow(batchId);
       if (!batch || batch.owner !== owner) throw new NotFoundError('Batch', batchId);
       if (batch.cancelRequested || batch.status === 'COMPLETED' || batch.status === 'FAILED') {
-        throw new ConflictError(`batch ${batchId} has already ended ${batch.status}; only a batch not yet finished can be cancelled`);
+        throw new ConflictError(
+          `batch ${batchId} has already ended ${batch.status}; only a batch not yet finished can be cancelled`,
+        );
       }
       this.stmt('UPDATE batches SET cancel_requested = 1 WHERE id = ?').run(batchId);
-      const open = this.stmt<[string], JobRow>(`SELECT * FROM jobs WHERE batch_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')`)
-        .all(batchId);
+      const open = this.stmt<[string], JobRow>(
+        `SELECT * FROM jobs WHERE batch_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')`,
+      ).all(batchId);
       for (const row of open) this.transition(jobFromRow(row), 'CANCELLED', now, { leaseExpiresAt: null, completedAt: now });
       this.recomputeBatchStatus(batchId, now);
       this.insertChange.run(null, batchId, now.getTime());
@@ -224,12 +250,11 @@ export class SqliteJobStore implements JobStore {
       const batch = this.batchRow(batchId);
       if (!batch || batch.owner !== owner) throw new NotFoundError('Batch', batchId);
       if (batch.cancelRequested) throw new ConflictError(`batch ${batchId} was cancelled; its failed jobs cannot be retried`);
-      const failed = this.stmt<[string], JobRow>(`SELECT * FROM jobs WHERE batch_id = ? AND status = 'FAILED' ORDER BY batch_index`)
-        .all(batchId);
+      const failed = this.stmt<[string], JobRow>(
+        `SELECT * FROM jobs WHERE batch_id = ? AND status = 'FAILED' ORDER BY batch_index`,
+      ).all(batchId);
       if (failed.length === 0) throw new ConflictError(`batch ${batchId} has no failed jobs to retry`);
-      const jobs = failed.map((row) =>
-        this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null }),
-      );
+      const jobs = failed.map((row) => this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null }));
       this.stmt('UPDATE batches SET completed_at = NULL WHERE id = ?').run(batchId);
       this.recomputeBatchStatus(batchId, now);
       return { batch: this.batchRow(batchId)!, jobs };
@@ -249,22 +274,40 @@ export class SqliteJobStore implements JobStore {
       // A batch's children all share one createdAt: within it they come in index order.
       const where = ['batch_id = ?', 'owner = ?'];
       const params: unknown[] = [filter.batchId, owner];
-      if (filter.status) where.push('status = ?'), params.push(filter.status);
-      if (filter.model) where.push('model = ?'), params.push(filter.model);
+      if (filter.status) {
+        where.push('status = ?');
+        params.push(filter.status);
+      }
+      if (filter.model) {
+        where.push('model = ?');
+        params.push(filter.model);
+      }
       return this.jobPage([{ where: where.join(' AND '), params, keys: ['batch_index'], direction: 'ASC' }], 'jobs:batch', page);
     }
     const where = ['owner = ?', 'kind = ?'];
     const params: unknown[] = [owner, filter.kind ?? 'INDIVIDUAL'];
-    if (filter.status) where.push('status = ?'), params.push(filter.status);
-    if (filter.model) where.push('model = ?'), params.push(filter.model);
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.model) {
+      where.push('model = ?');
+      params.push(filter.model);
+    }
     return this.jobPage([{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }], 'jobs', page);
   }
 
   async listBatches(owner: string, filter: BatchFilter, page: PageRequest): Promise<Page<Batch>> {
     const where = ['owner = ?'];
     const params: unknown[] = [owner];
-    if (filter.status) where.push('status = ?'), params.push(filter.status);
-    if (filter.model) where.push('model = ?'), params.push(filter.model);
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.model) {
+      where.push('model = ?');
+      params.push(filter.model);
+    }
     return readPage<BatchRow, Batch>(
       {
         statement: (sql) => this.stmt(sql),
@@ -281,7 +324,11 @@ export class SqliteJobStore implements JobStore {
     const base = filter.status ? 'batch_id = ? AND status = ?' : 'batch_id = ?';
     const params = filter.status ? [batchId, filter.status] : [batchId];
     if (order.field === 'INDEX') {
-      return this.jobPage([{ where: base, params, keys: ['batch_index'], direction: order.direction }], `batch:index:${order.direction}`, page);
+      return this.jobPage(
+        [{ where: base, params, keys: ['batch_index'], direction: order.direction }],
+        `batch:index:${order.direction}`,
+        page,
+      );
     }
     const column = order.field === 'AFFINITY' ? 'affinity' : 'confidence';
     const segments: Segment[] = [
@@ -293,9 +340,8 @@ export class SqliteJobStore implements JobStore {
 
   async batchStats(batchId: string): Promise<BatchStats> {
     const row = this.stmt<[string], Pick<BatchRow, 'affinity_count' | 'affinity_sum' | 'affinity_best'>>(
-        'SELECT affinity_count, affinity_sum, affinity_best FROM batches WHERE id = ?',
-      )
-      .get(batchId);
+      'SELECT affinity_count, affinity_sum, affinity_best FROM batches WHERE id = ?',
+    ).get(batchId);
     if (!row) throw new NotFoundError('Batch', batchId);
     return {
       withAffinity: row.affinity_count,
@@ -383,8 +429,9 @@ export class SqliteJobStore implements JobStore {
     const next: Job = { ...job, ...patch, status: to, updatedAt: now };
     this.writeJob(next);
     if (job.batchId !== null) {
-      this.stmt(`UPDATE batches SET ${countKey(job.status)} = ${countKey(job.status)} - 1, ${countKey(to)} = ${countKey(to)} + 1 WHERE id = ?`)
-        .run(job.batchId);
+      this.stmt(
+        `UPDATE batches SET ${countKey(job.status)} = ${countKey(job.status)} - 1, ${countKey(to)} = ${countKey(to)} + 1 WHERE id = ?`,
+      ).run(job.batchId);
       this.recomputeBatchStatus(job.batchId, now);
     }
     this.insertChange.run(job.id, job.batchId, now.getTime());
@@ -394,11 +441,10 @@ export class SqliteJobStore implements JobStore {
   private writeJob(job: Job): void {
     const row = jobToRow(job);
     this.stmt(
-        `UPDATE jobs SET status = @status, result = @result, error = @error, affinity = @affinity, confidence = @confidence,
+      `UPDATE jobs SET status = @status, result = @result, error = @error, affinity = @affinity, confidence = @confidence,
            attempts = @attempts, lease_expires_at = @lease_expires_at, updated_at = @updated_at, started_at = @started_at,
            completed_at = @completed_at WHERE id = @id`,
-      )
-      .run(row);
+    ).run(row);
   }
 
   private recomputeBatchStatus(batchId: string, now: Date): void {
@@ -407,7 +453,12 @@ export class SqliteJobStore implements JobStore {
     const startedAt = batch.startedAt ?? (status !== 'PENDING' ? now : null);
     const ended = status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
     const completedAt = ended ? (batch.completedAt ?? now) : null;
-    this.stmt('UPDATE batches SET status = ?, started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?')
-      .run(status, startedAt?.getTime() ?? null, completedAt?.getTime() ?? null, now.getTime(), batchId);
+    this.stmt('UPDATE batches SET status = ?, started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?').run(
+      status,
+      startedAt?.getTime() ?? null,
+      completedAt?.getTime() ?? null,
+      now.getTime(),
+      batchId,
+    );
   }
 }

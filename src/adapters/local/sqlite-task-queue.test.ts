@@ -58,7 +58,12 @@ const payload = (...jobIds: string[]): TaskPayload => ({ jobIds, batchId: null }
 describeTaskQueueContract('SqliteTaskQueue on a SQLite file', async () => {
   const db = new Database(await tempDbFile());
   const r = await startTaskReceiver();
-  const queue = new SqliteTaskQueue(db, { targetUrl: r.url, ...CONTRACT_QUEUE_SETTINGS, pollIntervalMs: 20, closeTimeoutMs: 1_000 });
+  const queue = new SqliteTaskQueue(db, {
+    targetUrl: r.url,
+    ...CONTRACT_QUEUE_SETTINGS,
+    pollIntervalMs: 20,
+    closeTimeoutMs: 1_000,
+  });
   queue.start();
   return {
     queue,
@@ -276,8 +281,6 @@ describe('SqliteTaskQueue', () => {
     const db = openDb(await tempDbFile());
     expect(() => new SqliteTaskQueue(db, { targetUrl: 'not a url' })).toThrow(/Invalid URL/);
     expect(() => new SqliteTaskQueue(db, { targetUrl: 'http://w/', maxAttempts: 0 })).toThrow(/maxAttempts/);
-    expect(() => new SqliteTaskQueue(db, { targetUrl: 'http://w/', minBackoffMs: 10, maxBackoffMs: 5 })).toThrow(
-      /maxBackoffMs/,
-    );
+    expect(() => new SqliteTaskQueue(db, { targetUrl: 'http://w/', minBackoffMs: 10, maxBackoffMs: 5 })).toThrow(/maxBackoffMs/);
   });
 });

@@ -108,9 +108,17 @@ export class SqliteTaskQueue implements TaskQueue {
     this.#state = 'closing';
     if (this.#timer) clearTimeout(this.#timer);
     const inFlight = () => [...this.#inFlight.values()];
-    if (!(await settledWithin(inFlight().map((f) => f.done), this.#settings.closeTimeoutMs))) {
+    if (
+      !(await settledWithin(
+        inFlight().map((f) => f.done),
+        this.#settings.closeTimeoutMs,
+      ))
+    ) {
       for (const dispatch of inFlight()) dispatch.controller.abort(new Error('the queue was closed during the dispatch'));
-      await settledWithin(inFlight().map((f) => f.done), ABORT_SETTLE_MS);
+      await settledWithin(
+        inFlight().map((f) => f.done),
+        ABORT_SETTLE_MS,
+      );
     }
     await settledWithin([...this.#notifications], this.#settings.closeTimeoutMs);
     this.#state = 'closed';

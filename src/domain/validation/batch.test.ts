@@ -35,7 +35,9 @@ describe('validateBatch', () => {
       [2, 'CCO'],
       [4, 'CCO'],
     ]);
-    expect(ligandProblems.map(({ index, name, smiles, invalid }) => ({ index, name, smiles, paths: invalid.map((p) => p.path) }))).toEqual([
+    expect(
+      ligandProblems.map(({ index, name, smiles, invalid }) => ({ index, name, smiles, paths: invalid.map((p) => p.path) })),
+    ).toEqual([
       { index: 1, name: 'broken', smiles: 'C1CC', paths: [['input', 'ligands', 1, 'smiles']] },
       { index: 3, name: null, smiles: 'CCN.Cl', paths: [['input', 'ligands', 3, 'smiles']] },
     ]);
@@ -66,9 +68,7 @@ describe('validateBatch', () => {
   it('refuses more than 100,000 ligands without parsing any', () => {
     const ligands = Array.from({ length: MAX_BATCH_LIGANDS + 1 }, () => ({ smiles: 'not parsed' }));
     const { invalid, ligandProblems } = validateBatch(chem, draft({ ligands }));
-    expect(invalid).toEqual([
-      { path: ['input', 'ligands'], message: 'must hold between 1 and 100000 ligands, got 100001' },
-    ]);
+    expect(invalid).toEqual([{ path: ['input', 'ligands'], message: 'must hold between 1 and 100000 ligands, got 100001' }]);
     expect(ligandProblems).toEqual([]);
   });
 

@@ -90,7 +90,8 @@ describe('validateLigand', () => {
   });
 
   it('accepts a prepared SDF ligand for VINA', () => {
-    const sdf = 'STI\n     RDKit          3D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\nM  END\n$$$$\n';
+    const sdf =
+      'STI\n     RDKit          3D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\nM  END\n$$$$\n';
     expect(check({ smiles: 'C', structure: { format: 'SDF', content: sdf } }).ligand?.structure?.format).toBe('SDF');
   });
 

@@ -9,11 +9,7 @@ import type { FieldPath, Problems } from './problems.js';
  * reads its own and a parameter of the other model is accepted, checked and ignored. The
  * record has every key, null where unset: the runner then applies its documented default.
  */
-export function validateParameters(
-  problems: Problems,
-  path: FieldPath,
-  draft: ParametersDraft | null | undefined,
-): Parameters {
+export function validateParameters(problems: Problems, path: FieldPath, draft: ParametersDraft | null | undefined): Parameters {
   const given = draft ?? {};
   const integer = (key: keyof typeof PARAMETER_RANGES) =>
     optionalInteger(problems, [...path, key], given[key], PARAMETER_RANGES[key]);

@@ -15,7 +15,8 @@ const boltzCif = readFileSync(
   '/work/shared/fixtures/boltz2/cdk2_1ckp/boltz_results_1ckp_cdk2/predictions/1ckp_cdk2/1ckp_cdk2_model_0.cif',
   'utf8',
 );
-const CDK2 = 'MENFQKVEKIGEGTYGVVYKARNKLTGEVVALKKIRLDTETEGVPSTAIREISLLKELNHPNIVKLLDVIHTENKLYLVFEFLHQDLKKFMDASALTGIPLPLIKSYLFQLLQGLAFCHSHRVLHRDLKPQNLLINTEGAIKLADFGLARAFGVPVRTYTHEVVTLWYRAPEILLGCKYYSTAVDIWSLGCIFAEMVTRRALFPGDSEIDQLFRIFRTLGTPDEVVWPGVTSMPDYKPSFPKWARQDFSKVVPPLDEDGRSLLSQMLHYDPNKRISAKAALAHPFFQDVTKPVPHLRL';
+const CDK2 =
+  'MENFQKVEKIGEGTYGVVYKARNKLTGEVVALKKIRLDTETEGVPSTAIREISLLKELNHPNIVKLLDVIHTENKLYLVFEFLHQDLKKFMDASALTGIPLPLIKSYLFQLLQGLAFCHSHRVLHRDLKPQNLLINTEGAIKLADFGLARAFGVPVRTYTHEVVTLWYRAPEILLGCKYYSTAVDIWSLGCIFAEMVTRRALFPGDSEIDQLFRIFRTLGTPDEVVWPGVTSMPDYKPSFPKWARQDFSKVVPPLDEDGRSLLSQMLHYDPNKRISAKAALAHPFFQDVTKPVPHLRL';
 const IMATINIB = 'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1';
 
 const vinaDraft = (): PredictionDraft => ({
@@ -44,8 +45,13 @@ describe('validatePrediction', () => {
     expect(value?.ligand).toMatchObject({ canonicalSmiles: IMATINIB, heavyAtoms: 37, rotatableBonds: 7 });
     expect(value?.protein.pocket).toEqual({ center: [15.19, 53.903, 16.917], size: [20, 20, 20] });
     expect(value?.parameters).toEqual({
-      seed: 42, diffusionSamples: null, samplingSteps: null, recyclingSteps: null,
-      useMsaServer: null, exhaustiveness: 8, numPoses: 9,
+      seed: 42,
+      diffusionSamples: null,
+      samplingSteps: null,
+      recyclingSteps: null,
+      useMsaServer: null,
+      exhaustiveness: 8,
+      numPoses: 9,
     });
   });
 

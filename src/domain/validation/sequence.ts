@@ -28,10 +28,7 @@ export function validateSequence(problems: Problems, path: FieldPath, value: str
   const before = problems.list.length;
 
   if (sequence.length < MIN_SEQUENCE_LENGTH || sequence.length > MAX_SEQUENCE_LENGTH) {
-    problems.add(
-      path,
-      `must have between ${MIN_SEQUENCE_LENGTH} and ${MAX_SEQUENCE_LENGTH} residues, got ${sequence.length}`,
-    );
+    problems.add(path, `must have between ${MIN_SEQUENCE_LENGTH} and ${MAX_SEQUENCE_LENGTH} residues, got ${sequence.length}`);
   }
   const bad: string[] = [];
   for (let i = 0; i < sequence.length; i++) {

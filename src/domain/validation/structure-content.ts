@@ -20,7 +20,7 @@ export function structureContentProblem(format: StructureFormat, content: string
   }
 }
 
-const ATOM_RECORD = /^(ATOM  |HETATM)/;
+const ATOM_RECORD = /^(ATOM {2}|HETATM)/;
 /** A PDB coordinate (`%8.3f`) or PDBQT charge (`%10.3f`) field, right-aligned. */
 const COORDINATE = /^\s*[-+]?\d+(\.\d*)?\s*$/;
 /**
@@ -45,9 +45,7 @@ function atomRecordProblem(content: string, pdbqt: boolean): string | null {
     lineNumber += 1;
     if (!ATOM_RECORD.test(line)) continue;
     atoms += 1;
-    const coordinatesOk = [line.slice(30, 38), line.slice(38, 46), line.slice(46, 54)].every((field) =>
-      COORDINATE.test(field),
-    );
+    const coordinatesOk = [line.slice(30, 38), line.slice(38, 46), line.slice(46, 54)].every((field) => COORDINATE.test(field));
     const typeOk = !pdbqt || (COORDINATE.test(line.slice(66, 76)) && AUTODOCK_TYPE.test(line.slice(77, 79).trim()));
     if (!coordinatesOk || !typeOk) badLines.push(lineNumber);
   }

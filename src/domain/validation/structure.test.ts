@@ -38,7 +38,9 @@ describe('validateStructure', () => {
     const { invalid } = check('PDBQT', receptorPdb);
     expect(invalid).toHaveLength(1);
     expect(invalid[0]!.path).toEqual([...PATH, 'content']);
-    expect(invalid[0]!.message).toMatch(/^has \d+ ATOM\/HETATM records without x, y, z in columns 31–54, a partial charge in columns 67–76 and an AutoDock atom type in columns 78–79 \(lines 2, 3, 4 and \d+ more\)/);
+    expect(invalid[0]!.message).toMatch(
+      /^has \d+ ATOM\/HETATM records without x, y, z in columns 31–54, a partial charge in columns 67–76 and an AutoDock atom type in columns 78–79 \(lines 2, 3, 4 and \d+ more\)/,
+    );
   });
 
   it.each([

@@ -26,8 +26,12 @@ export function newId(prefix: string): string {
 export function buildProtein(overrides: Partial<Protein> = {}): Protein {
   return {
     name: 'CDK2',
-    sequence: 'MENFQKVEKIGEGTYGVVYKARNKLTGEVVALKKIRLDTETEGVPSTAIREISLLKELNHPNIVKLLDVIHTENKLYLVFEFLHQDLKKFMDASALTGIPLPLIKSYLFQLLQGLAFCHSHRVLHRDLKPQNLLINTEGAIKLADFGLARAFGVPVRTYTHEVVTLWYRAPEILLGCKYYSTAVDIWSLGCIFAEMVTRRALFPGDSEIDQLFRIFRTLGTPDEVVWPGVTSMPDYKPSFPKWARQDFSKVVPPLDEDGRSLLSQMLHYDPNKRISAKAALAHPFFQDVTKPVPHLRL',
-    structure: { format: 'PDB', content: 'ATOM      1  N   MET A   1      11.104   6.134  -6.504  1.00  0.00           N\nEND\n' },
+    sequence:
+      'MENFQKVEKIGEGTYGVVYKARNKLTGEVVALKKIRLDTETEGVPSTAIREISLLKELNHPNIVKLLDVIHTENKLYLVFEFLHQDLKKFMDASALTGIPLPLIKSYLFQLLQGLAFCHSHRVLHRDLKPQNLLINTEGAIKLADFGLARAFGVPVRTYTHEVVTLWYRAPEILLGCKYYSTAVDIWSLGCIFAEMVTRRALFPGDSEIDQLFRIFRTLGTPDEVVWPGVTSMPDYKPSFPKWARQDFSKVVPPLDEDGRSLLSQMLHYDPNKRISAKAALAHPFFQDVTKPVPHLRL',
+    structure: {
+      format: 'PDB',
+      content: 'ATOM      1  N   MET A   1      11.104   6.134  -6.504  1.00  0.00           N\nEND\n',
+    },
     pocket: { center: [1.5, -2.25, 10], size: [20, 20, 22.5] },
     ...overrides,
   };
@@ -134,7 +138,10 @@ export function buildResult(scores: { affinity?: number | null; confidence?: num
   const affinity = scores.affinity === undefined ? -1.25 : scores.affinity;
   const confidence = scores.confidence === undefined ? 0.87 : scores.confidence;
   return {
-    affinity: affinity === null ? null : { value: affinity, unit: 'LOG10_IC50_UM', kcalPerMol: affinity * 1.364, probabilityBinder: 0.91 },
+    affinity:
+      affinity === null
+        ? null
+        : { value: affinity, unit: 'LOG10_IC50_UM', kcalPerMol: affinity * 1.364, probabilityBinder: 0.91 },
     confidence: confidence === null ? null : { score: confidence, ptm: 0.8, iptm: 0.75, plddt: 88.5 },
     poses: [
       { rank: 1, score: -9.1, rmsdLowerBound: 0, rmsdUpperBound: 0 },

@@ -110,7 +110,11 @@ async function sendAsset(req: IncomingMessage, res: ServerResponse, assetsDir: s
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-async function sendPage(req: IncomingMessage, res: ServerResponse, options: Required<Pick<GraphiqlOptions, 'graphqlPath'>> & GraphiqlOptions): Promise<void> {
+async function sendPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Required<Pick<GraphiqlOptions, 'graphqlPath'>> & GraphiqlOptions,
+): Promise<void> {
   const [js, css] = await Promise.all(GRAPHIQL_ASSET_NAMES.map((name) => loadGraphiqlAsset(options.assetsDir, name)));
   const built = js && css;
   const html = built

@@ -36,10 +36,13 @@ function quality(ranges: MediaRange[], mediaType: string): { q: number; explicit
   let best: { q: number; specificity: number } = { q: 0, specificity: -1 };
   for (const range of ranges) {
     const specificity =
-      range.type === type && range.subtype === subtype ? 2
-      : range.type === type && range.subtype === '*' ? 1
-      : range.type === '*' && range.subtype === '*' ? 0
-      : -1;
+      range.type === type && range.subtype === subtype
+        ? 2
+        : range.type === type && range.subtype === '*'
+          ? 1
+          : range.type === '*' && range.subtype === '*'
+            ? 0
+            : -1;
     if (specificity > best.specificity) best = { q: range.q, specificity };
   }
   return { q: best.q, explicit: best.specificity === 2 };

@@ -65,7 +65,10 @@ export function readPage<Row extends object, T>(q: KeysetQuery<Row, T>, req: Res
   if (!forward) kept.reverse();
   const edges: Edge<T>[] = kept.map(({ segment, row }) => ({
     node: q.map(row),
-    cursor: encodeCursor(q.ordering, [segment, ...q.segments[segment]!.keys.map((k) => (row as Record<string, unknown>)[bareColumn(k)])]),
+    cursor: encodeCursor(q.ordering, [
+      segment,
+      ...q.segments[segment]!.keys.map((k) => (row as Record<string, unknown>)[bareColumn(k)]),
+    ]),
   }));
   return {
     edges,

@@ -13,9 +13,6 @@ export interface RetryPolicy {
  */
 export function retryDelayMs(retry: number, { minBackoffMs, maxBackoffMs, maxDoublings }: RetryPolicy): number {
   const step = Math.max(0, retry - 1);
-  const delay =
-    step <= maxDoublings
-      ? minBackoffMs * 2 ** step
-      : minBackoffMs * 2 ** maxDoublings * (step - maxDoublings + 1);
+  const delay = step <= maxDoublings ? minBackoffMs * 2 ** step : minBackoffMs * 2 ** maxDoublings * (step - maxDoublings + 1);
   return Math.min(delay, maxBackoffMs);
 }

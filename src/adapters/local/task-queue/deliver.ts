@@ -1,7 +1,5 @@
 /** How one HTTP attempt ended. */
-export type AttemptOutcome =
-  | { answered: true; status: number; detail: string }
-  | { answered: false; error: string };
+export type AttemptOutcome = { answered: true; status: number; detail: string } | { answered: false; error: string };
 
 /** Enough of an error body to say why in the failed-task record, not a whole HTML page. */
 const DETAIL_CHARS = 500;

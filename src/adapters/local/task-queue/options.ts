@@ -77,8 +77,7 @@ export interface SqliteTaskQueueOptions {
   fetch?: typeof fetch;
 }
 
-export type QueueSettings = Required<Omit<SqliteTaskQueueOptions, 'onTaskFailed'>> &
-  Pick<SqliteTaskQueueOptions, 'onTaskFailed'>;
+export type QueueSettings = Required<Omit<SqliteTaskQueueOptions, 'onTaskFailed'>> & Pick<SqliteTaskQueueOptions, 'onTaskFailed'>;
 
 /** Fills defaults and stops on a setting that cannot work, naming it. */
 export function queueSettings(options: SqliteTaskQueueOptions): QueueSettings {
@@ -103,7 +102,14 @@ export function queueSettings(options: SqliteTaskQueueOptions): QueueSettings {
   new URL(settings.targetUrl); // throws "Invalid URL" with the input
   positiveInteger('maxConcurrentDispatches', settings.maxConcurrentDispatches);
   if (settings.maxAttempts !== -1) positiveInteger('maxAttempts (or -1)', settings.maxAttempts);
-  for (const key of ['minBackoffMs', 'maxBackoffMs', 'maxDoublings', 'nameRetentionMs', 'failedRetentionMs', 'closeTimeoutMs'] as const) {
+  for (const key of [
+    'minBackoffMs',
+    'maxBackoffMs',
+    'maxDoublings',
+    'nameRetentionMs',
+    'failedRetentionMs',
+    'closeTimeoutMs',
+  ] as const) {
     nonNegative(key, settings[key]);
   }
   positiveInteger('dispatchDeadlineMs', settings.dispatchDeadlineMs);

@@ -61,7 +61,10 @@ export class TaskTable {
   readonly #insertAll: (rows: InsertRow[]) => boolean[];
   readonly #claim: (nowMs: number, limit: number, leaseUntilMs: number, maxAttempts: number) => ClaimResult;
 
-  constructor(db: Database, private readonly queue: string) {
+  constructor(
+    db: Database,
+    private readonly queue: string,
+  ) {
     migrateTaskTables(db);
     // A finished name becomes free again once its tombstone is older than the dedup window.
     this.#insert = db.prepare(`
@@ -104,44 +107,40 @@ export class TaskTable {
       ORDER BY finished_at_ms DESC LIMIT ?`);
 
     // One transaction for a whole enqueue call: 10,000 rows cost one fsync, not 10,000.
-    this.#insertAll = db.transaction((rows: InsertRow[]) =>
-      rows.map((row) => this.#insert.run({ queue, ...row }).changes === 1),
-    );
+    this.#insertAll = db.transaction((rows: InsertRow[]) => rows.map((row) => this.#insert.run({ queue, ...row }).changes === 1));
     // IMMEDIATE takes the write lock before reading, so two processes never lease one task.
-    this.#claim = db
-      .transaction((nowMs: number, limit: number, leaseUntilMs: number, maxAttempts: number): ClaimResult => {
-        const leased: LeasedTask[] = [];
-        const exhausted: FailedTaskRow[] = [];
-        for (const row of this.#due.all(queue, nowMs, limit) as DueRow[]) {
-          // Only a task whose dispatcher died can be due with no attempts left.
-          if (maxAttempts > 0 && row.attempts >= maxAttempts) {
-            const lastError = 'no answer within the dispatch deadline (the dispatcher stopped)';
-            this.#expire.run(nowMs, lastError, queue, row.name);
-            exhausted.push({
-              name: row.name,
-              body: row.payload,
-              attempts: row.attempts,
-              lastStatus: row.last_status,
-              lastError,
-              finishedAtMs: nowMs,
-            });
-            continue;
-          }
-          const leaseToken = randomUUID();
-          this.#lease.run(leaseUntilMs, leaseToken, queue, row.name);
-          leased.push({
+    this.#claim = db.transaction((nowMs: number, limit: number, leaseUntilMs: number, maxAttempts: number): ClaimResult => {
+      const leased: LeasedTask[] = [];
+      const exhausted: FailedTaskRow[] = [];
+      for (const row of this.#due.all(queue, nowMs, limit) as DueRow[]) {
+        // Only a task whose dispatcher died can be due with no attempts left.
+        if (maxAttempts > 0 && row.attempts >= maxAttempts) {
+          const lastError = 'no answer within the dispatch deadline (the dispatcher stopped)';
+          this.#expire.run(nowMs, lastError, queue, row.name);
+          exhausted.push({
             name: row.name,
             body: row.payload,
-            scheduleAtMs: row.schedule_at_ms,
             attempts: row.attempts,
-            executions: row.executions,
             lastStatus: row.last_status,
-            leaseToken,
+            lastError,
+            finishedAtMs: nowMs,
           });
+          continue;
         }
-        return { leased, exhausted };
-      })
-      .immediate;
+        const leaseToken = randomUUID();
+        this.#lease.run(leaseUntilMs, leaseToken, queue, row.name);
+        leased.push({
+          name: row.name,
+          body: row.payload,
+          scheduleAtMs: row.schedule_at_ms,
+          attempts: row.attempts,
+          executions: row.executions,
+          lastStatus: row.last_status,
+          leaseToken,
+        });
+      }
+      return { leased, exhausted };
+    }).immediate;
   }
 
   /** Inserts each row unless its name is taken; true where a task was created. */

@@ -10,7 +10,10 @@ const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 /** A task the queue refuses before storing anything (Cloud Tasks answers INVALID_ARGUMENT). */
 export class InvalidTaskError extends DomainError {
   readonly code = 'TASK.INVALID';
-  constructor(readonly taskName: string, reason: string) {
+  constructor(
+    readonly taskName: string,
+    reason: string,
+  ) {
     super(`task ${JSON.stringify(taskName.slice(0, 80))} rejected: ${reason}`);
   }
 }
