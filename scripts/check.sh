@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every check and test of OMTX-Hub, from a fresh clone: installs what is missing (Debian
+# packages when run as root, npm packages), then types, lint, schema freshness, and the
+# whole vitest suite (real SQLite files, real HTTP/WebSocket servers, real Vina runs,
+# headless Chromium for GraphiQL). The README's test command; CI runs it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-system-packages.sh chromium autodock-vina openbabel
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npm run --silent check:types
+npm run --silent lint
+npm run --silent schema:check
+npm run --silent build
+
+results=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" || status=$?
+# One plain closing line that any CI can read.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+' "$results"
+rm -f "$results"
+exit "$status"
