@@ -1,6 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { JobStore } from './ports/job-store.js';
@@ -8,11 +6,9 @@ import type { BlobStore } from './ports/blob-store.js';
 import type { ChangeFeed } from './ports/change-feed.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import type { ServiceDeps } from './services/deps.js';
-import { openSqlite } from './adapters/local/sqlite/database.js';
-import { SqliteJobStore } from './adapters/local/sqlite-job-store.js';
-import { SqliteChangeFeed } from './adapters/local/sqlite-change-feed.js';
 import { SqliteTaskQueue } from './adapters/local/sqlite-task-queue.js';
-import { FsBlobStore } from './adapters/local/fs-blob-store.js';
+import type { FsBlobStore } from './adapters/local/fs-blob-store.js';
+import { openLocalAdapters } from './adapters/local/open-local-adapters.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
 import { parseSmilesInParallel } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
@@ -47,17 +43,7 @@ export interface AppOptions {
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? (() => new Date());
-  mkdirSync(config.dataDir, { recursive: true });
-  const db = openSqlite(join(config.dataDir, 'omtx.sqlite'));
-  let feed: SqliteChangeFeed | null = null;
-  const jobs = new SqliteJobStore(db, () => feed?.notify());
-  feed = new SqliteChangeFeed(db);
-  const fsBlobs = new FsBlobStore({
-    rootDir: join(config.dataDir, 'blobs'),
-    secret: signingSecret(config.dataDir),
-    publicBaseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
-  });
-
+  const { db, jobs, feed, blobs: fsBlobs } = openLocalAdapters(config.dataDir, config.publicUrl ?? `http://${config.host}:${config.port}`);
   const queue = new SqliteTaskQueue(db, {
     targetUrl: config.workerUrl ? new URL('tasks', withSlash(config.workerUrl)).href : 'http://127.0.0.1:9/unset',
     maxConcurrentDispatches: config.dispatchConcurrency,
@@ -111,13 +97,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       await jobs.close();
     },
   };
-}
-
-/** The key that signs artifact URLs: made once per data directory and kept there. */
-function signingSecret(dataDir: string): string {
-  const path = join(dataDir, 'signing.key');
-  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600 });
-  return readFileSync(path, 'utf8').trim();
 }
 
 function withSlash(url: string): string {

@@ -6,6 +6,8 @@ import {
   CancelJobDocument,
   JobDocument,
   JobsDocument,
+  type JobsQuery,
+  type JobsQueryVariables,
   ModelsDocument,
   NodeDocument,
   SubmitPredictionDocument,
@@ -56,7 +58,7 @@ describe('single predictions over HTTP', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const page = await server.request(JobsDocument, { first: 2, after });
+      const page: Awaited<ReturnType<typeof server.request<JobsQuery, JobsQueryVariables>>> = await server.request(JobsDocument, { first: 2, after });
       expect(page.errors).toBeUndefined();
       seen.push(...page.data!.jobs.edges.map((e) => e.node.id));
       if (!page.data!.jobs.pageInfo.hasNextPage) break;
