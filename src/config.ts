@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { ConfigError, parseEnv } from './env-settings.js';
 
 /**
  * Every setting, read once at start from the environment (and `omtx serve` flags, which
@@ -55,19 +56,11 @@ export interface Config {
   shutdownGraceSeconds: number;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 /** Parses settings from `env`; throws ConfigError listing each bad variable and what it allows. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`,
-    );
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  const c = parsed.data;
+  const c = parseEnv(schema, env, 'configuration');
   return {
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_HOST,

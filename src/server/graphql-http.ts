@@ -1,6 +1,6 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../container.js';
 import type { Context } from '../../resolvers/context.js';
@@ -29,7 +29,7 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, (e) => app.logger.error({ err: e }, 'internal error')),
     // GraphiQL is ours (bundled, offline); Apollo's landing page would load from a CDN.
-    plugins: [metricsPlugin(metrics), ApolloServerPluginLandingPageDisabled()],
+    plugins: [metricsPlugin(metrics), subscriptionsOverWebSocket(), ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
 
@@ -74,6 +74,26 @@ function isJson(req: IncomingMessage): boolean {
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/**
+ * Subscriptions run over graphql-ws only: executed over HTTP, a subscription field has no
+ * event stream and graphql-js fails it as an INTERNAL error. Refuse it as a bad request.
+ */
+function subscriptionsOverWebSocket(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          // Apollo calls this even when no operation matched `operationName` (it answers that later).
+          if (operation?.operation !== 'subscription') return;
+          throw new GraphQLError('subscriptions are served over WebSocket (graphql-ws protocol) at this path, not over HTTP', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        },
+      };
+    },
+  };
 }
 
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {

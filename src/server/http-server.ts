@@ -35,6 +35,8 @@ export async function startServer(app: App): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
     const path = (req.url ?? '/').split('?')[0]!;
+    // On every answer, not only GraphQL's: a 413, a 404 or a probe can be traced as well.
+    res.setHeader('x-request-id', requestId);
     const done = (error?: unknown) => {
       if (error) app.logger.error({ err: error, requestId, path }, 'request failed');
       if (error && !res.headersSent) {
@@ -85,10 +87,11 @@ export async function startServer(app: App): Promise<RunningServer> {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await ws.close();
-        await graphql.stop();
         const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.shutdownGraceSeconds * 1000).unref());
         await Promise.race([stopped, grace]);
         server.closeAllConnections();
+        // Apollo refuses to execute once stopped: stop it only after in-flight requests drained.
+        await graphql.stop();
         await app.close();
       })();
       return closing;
