@@ -1,4 +1,4 @@
-import { Arg, Field, ID, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, Field, ID, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from './context.js';
 import type { BatchEvent } from '../subscriptions/watch-hub.js';
 import type { Job } from '../src/domain/job.js';
@@ -33,7 +33,7 @@ export class SubscriptionResolver {
     description: 'Current progress first, then changes (bursts coalesced); completes after the terminal state.',
     subscribe: ({ args, context }: SubscribeArgs) => context.app.hub.watchBatch(context.viewer.id, args.id),
   })
-  batchProgress(@Root() event: BatchEvent, @Arg('id', (_type) => ID) _id: string) {
-    return { batch: event.batch, progress: batchProgress(event.batch, new Date()), changedJobs: event.changedJobs };
+  batchProgress(@Root() event: BatchEvent, @Arg('id', (_type) => ID) _id: string, @Ctx() ctx: Context) {
+    return { batch: event.batch, progress: batchProgress(event.batch, ctx.app.clock()), changedJobs: event.changedJobs };
   }
 }

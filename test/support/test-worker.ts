@@ -11,6 +11,8 @@ export interface TestWorker {
   /** Base URL to give the api as OMTX_WORKER_URL. */
   url: string;
   deliveries: { headers: IncomingMessage['headers']; payload: TaskPayload }[];
+  /** Claims refused because the batch already ran maxConcurrent children. */
+  throttled(): number;
   setHandler(handler: JobHandler): void;
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export function fakeResult(job: Job): Result {
 export async function startTestWorker(store: () => JobStore): Promise<TestWorker> {
   let handler: JobHandler = async (job) => ({ result: fakeResult(job) });
   const deliveries: TestWorker['deliveries'] = [];
+  let throttled = 0;
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/models') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -57,6 +60,12 @@ export async function startTestWorker(store: () => JobStore): Promise<TestWorker
         let transient = false;
         for (const id of payload.jobIds) {
           const claim = await store().claim(id, new Date(), 60_000);
+          // THROTTLED means "come back later": like the real worker, answer 503 so the queue retries.
+          if (!claim.claimed && claim.reason === 'THROTTLED') {
+            throttled++;
+            transient = true;
+            continue;
+          }
           if (!claim.claimed) continue;
           const outcome = await handler(claim.job, claim.attempt);
           if (outcome === 'release') {
@@ -79,6 +88,7 @@ export async function startTestWorker(store: () => JobStore): Promise<TestWorker
   return {
     url: `http://127.0.0.1:${port}`,
     deliveries,
+    throttled: () => throttled,
     setHandler: (h) => (handler = h),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
