@@ -4,11 +4,16 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createApp } from '../container.js';
 import { startServer } from '../server/http-server.js';
+import { superviseWorker } from './worker-supervisor.js';
+import { runWorkerCommand } from '../../gpu-worker/src/main.js';
 
 const USAGE = `usage: omtx serve [--host H] [--port N] [--data-dir DIR] [--worker-url URL]
+       omtx worker
 
-Starts the OMTX-Hub api (GraphQL at /graphql, GraphiQL in a browser) and the local task
-dispatcher on the embedded default: SQLite and files in the data directory.
+serve   starts the OMTX-Hub api (GraphQL at /graphql, GraphiQL in a browser), the local
+        task dispatcher and, unless --worker-url names one, a worker process, on the
+        embedded default: SQLite and files in the data directory.
+worker  runs only the worker service (the task target), on OMTX_WORKER_PORT.
 Every flag has an environment variable (see the README's configuration table).`;
 
 /** Flags override the environment: `--port 9000` is OMTX_PORT=9000. */
@@ -30,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const command = positionals[0];
+  if (command === 'worker' && !values.help) return runWorkerCommand(process.env);
   if (values.help || command !== 'serve') {
     console.log(USAGE);
     process.exitCode = values.help ? 0 : 2;
@@ -40,13 +46,15 @@ async function main(argv: string[]): Promise<void> {
     const value = (values as Record<string, unknown>)[flag];
     if (typeof value === 'string') env[variable] = value;
   }
-  const config = loadConfig(env);
+  let config = loadConfig(env);
   const logger = pino({ level: config.logLevel, base: { service: 'omtx-api' } });
+  const worker = config.workerUrl ? null : await superviseWorker(env, logger);
+  if (worker) config = { ...config, workerUrl: worker.url };
   const app = await createApp(config, logger);
   const server = await startServer(app);
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: draining requests and subscriptions');
-    server.close().then(
+    Promise.all([server.close(), worker?.stop()]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

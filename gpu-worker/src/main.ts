@@ -1,0 +1,49 @@
+import { pino } from 'pino';
+import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
+import { openLocalAdapters } from '../../src/adapters/local/open-local-adapters.js';
+import { startWorkerServer, type RunningWorker } from './worker-server.js';
+import { Semaphore } from './semaphore.js';
+import { createRunnerRegistry } from './runners/registry.js';
+
+/**
+ * Starts the worker over the embedded adapters of `config.dataDir` (the same SQLite file and
+ * artifact directory as the api). The Cloud Run worker opens the Google Cloud adapters instead.
+ */
+export async function startWorker(config: WorkerConfig): Promise<RunningWorker & { closeAll(): Promise<void> }> {
+  const logger = pino({ level: config.logLevel, base: { service: 'omtx-worker' } });
+  const { jobs, blobs, feed } = openLocalAdapters(config.dataDir, 'http://unused.invalid');
+  const runners = createRunnerRegistry(config);
+  const running = await startWorkerServer(
+    {
+      jobs,
+      blobs,
+      runners,
+      clock: () => new Date(),
+      leaseMs: config.leaseSeconds * 1000,
+      jobMaxAttempts: config.jobMaxAttempts,
+      log: (level, message, fields) => logger[level](fields ?? {}, message),
+    },
+    new Semaphore(config.concurrency),
+    config.host,
+    config.port,
+  );
+  logger.info({ url: running.url }, 'OMTX-Hub worker listening');
+  return {
+    ...running,
+    async closeAll() {
+      await running.close();
+      await feed.close();
+      await jobs.close();
+    },
+  };
+}
+
+/** `omtx worker`: runs until SIGTERM/SIGINT. */
+export async function runWorkerCommand(env: Record<string, string | undefined>): Promise<void> {
+  const worker = await startWorker(loadWorkerConfig(env));
+  // The parent (`omtx serve`) reads this line to learn the port.
+  process.stdout.write(`${JSON.stringify({ workerUrl: worker.url })}\n`);
+  const stop = () => void worker.closeAll().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

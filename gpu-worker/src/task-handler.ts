@@ -1,0 +1,147 @@
+import type { Job, JobError, Protein, Result } from '../../src/domain/job.js';
+import type { JobStore } from '../../src/ports/job-store.js';
+import type { BlobStore } from '../../src/ports/blob-store.js';
+import type { TaskPayload } from '../../src/ports/task-queue.js';
+import type { RunnerRegistry } from './runners/registry.js';
+import type { LigandOutcome } from './runners/runner.js';
+import { artifactKey } from './artifact-keys.js';
+
+export interface TaskHandlerDeps {
+  jobs: JobStore;
+  blobs: BlobStore;
+  runners: RunnerRegistry;
+  clock: () => Date;
+  leaseMs: number;
+  jobMaxAttempts: number;
+  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** How the task ends: 2xx when every job was settled (or skipped), 5xx to have the queue retry. */
+export interface TaskOutcome {
+  status: 200 | 503;
+  settled: number;
+  skipped: number;
+  retrying: number;
+}
+
+interface Claimed {
+  job: Job;
+  attempt: number;
+}
+
+/**
+ * Runs one task: a shard of job ids of one batch, or one job. Each job is claimed through a
+ * store transaction first; a job finished, cancelled or leased by a live attempt is skipped
+ * (a duplicate delivery is a no-op). The claimed ones run as one shard of their model's
+ * runner, which reports each ligand as it finishes; its files go to the BlobStore and its
+ * result and status to the store in one transaction. A bad input fails the job for good; a
+ * transient fault puts it back to QUEUED and the task answers 503, so the queue retries.
+ */
+export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): Promise<TaskOutcome> {
+  const claimed: Claimed[] = [];
+  let skipped = 0;
+  for (const id of payload.jobIds) {
+    const claim = await deps.jobs.claim(id, deps.clock(), deps.leaseMs);
+    if (!claim.claimed) {
+      skipped++;
+      if (claim.reason === 'THROTTLED') return { status: 503, settled: 0, skipped, retrying: payload.jobIds.length };
+      continue;
+    }
+    if (claim.attempt > deps.jobMaxAttempts) {
+      await deps.jobs.fail(id, claim.attempt, attemptsExhausted(claim.attempt - 1), deps.clock());
+      continue;
+    }
+    claimed.push({ job: claim.job, attempt: claim.attempt });
+  }
+  if (claimed.length === 0) return { status: 200, settled: 0, skipped, retrying: 0 };
+
+  const first = claimed[0]!.job;
+  const protein = await proteinOf(deps.jobs, first);
+  const runner = deps.runners.get(first.model);
+  const byId = new Map(claimed.map((c) => [c.job.id, c]));
+  const pending = new Set(byId.keys());
+  let settled = 0;
+  let retrying = 0;
+
+  const keepLeases = setInterval(() => {
+    for (const id of pending) void deps.jobs.renewLease(id, byId.get(id)!.attempt, deps.clock(), deps.leaseMs);
+  }, deps.leaseMs / 3);
+  try {
+    if (!runner) {
+      for (const c of claimed) await settle(deps, c, { ok: false, error: noRunner(first.model) });
+      return { status: 200, settled: claimed.length, skipped, retrying: 0 };
+    }
+    const outcomes = runner.runShard(
+      { jobs: claimed.map((c) => c.job), protein, parameters: first.parameters },
+      { shouldStop: (jobId: string) => stopped(deps.jobs, jobId) },
+    );
+    for await (const { jobId, outcome } of outcomes) {
+      const c = byId.get(jobId);
+      if (!c || !pending.delete(jobId)) continue;
+      const kept = await settle(deps, c, outcome);
+      if (kept === 'released') retrying++;
+      else settled++;
+    }
+  } catch (error) {
+    deps.log('error', 'runner failed', { err: error, jobIds: [...pending] });
+    const fault: JobError = { code: 'WORKER_FAULT', message: `the worker failed: ${(error as Error).message}`, retryable: true };
+    for (const id of pending) await settle(deps, byId.get(id)!, { ok: false, error: fault });
+    retrying += pending.size;
+    pending.clear();
+  } finally {
+    clearInterval(keepLeases);
+  }
+  // Jobs the runner did not report (it stopped early: cancelled) are settled by cancellation;
+  // anything else still holding our lease goes back to the queue.
+  for (const id of pending) {
+    if (await stopped(deps.jobs, id)) continue;
+    const c = byId.get(id)!;
+    await deps.jobs.release(id, c.attempt, { code: 'NOT_RUN', message: 'the shard stopped before this ligand', retryable: true }, deps.clock());
+    retrying++;
+  }
+  return { status: retrying > 0 ? 503 : 200, settled, skipped, retrying };
+}
+
+/** Records one ligand's outcome: 'released' when it goes back to the queue for another attempt. */
+async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome): Promise<'done' | 'released'> {
+  const now = deps.clock();
+  if (!outcome.ok) {
+    if (outcome.error.retryable && c.attempt < deps.jobMaxAttempts) {
+      await deps.jobs.release(c.job.id, c.attempt, outcome.error, now);
+      return 'released';
+    }
+    const error = outcome.error.retryable ? { ...outcome.error, message: `${outcome.error.message} (after ${c.attempt} attempts)` } : outcome.error;
+    await deps.jobs.fail(c.job.id, c.attempt, { ...error, retryable: outcome.error.retryable }, now);
+    return 'done';
+  }
+  const artifacts = [];
+  for (const file of outcome.files) {
+    const key = artifactKey(c.job, file.name);
+    const info = await deps.blobs.put(key, file.body, file.contentType);
+    artifacts.push({ name: file.name, key, contentType: file.contentType, sizeBytes: info.sizeBytes });
+  }
+  const result: Result = { ...outcome.result, artifacts };
+  const done = await deps.jobs.complete(c.job.id, c.attempt, result, deps.clock());
+  if (!done) deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
+  return 'done';
+}
+
+async function proteinOf(jobs: JobStore, job: Job): Promise<Protein> {
+  if (job.protein) return job.protein;
+  const [batch] = await jobs.getBatches([job.batchId!]);
+  return batch!.protein;
+}
+
+/** Checked between ligands: a cancelled job (or batch) stops the shard. */
+async function stopped(jobs: JobStore, jobId: string): Promise<boolean> {
+  const [job] = await jobs.getJobs([jobId]);
+  return !job || job.status === 'CANCELLED';
+}
+
+function attemptsExhausted(attempts: number): JobError {
+  return { code: 'ATTEMPTS_EXHAUSTED', message: `the job was tried ${attempts} times and its worker never finished it`, retryable: false };
+}
+
+function noRunner(model: string): JobError {
+  return { code: 'MODEL_UNAVAILABLE', message: `this worker has no runner for ${model}`, retryable: false };
+}

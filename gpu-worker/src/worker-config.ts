@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { resolve } from 'node:path';
+import { parseEnv } from '../../src/env-settings.js';
+
+/** Settings of the worker service, from its environment; a wrong one names the variable. */
+const schema = z.object({
+  OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
+  OMTX_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  OMTX_WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  OMTX_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(120),
+  OMTX_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  OMTX_JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  OMTX_VINA_CPU: z.coerce.number().int().min(0).max(256).default(0),
+  OMTX_VINA_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
+  OMTX_VINA_BIN: z.string().min(1).default('vina'),
+  OMTX_OBABEL_BIN: z.string().min(1).default('obabel'),
+  OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface WorkerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  leaseSeconds: number;
+  /** Shards run at once; Vina already uses every core, so one by default. */
+  concurrency: number;
+  /** Attempts of one job (worker deaths included) before it fails for good. */
+  jobMaxAttempts: number;
+  vinaCpu: number;
+  vinaTimeLimitSeconds: number;
+  vinaBin: string;
+  obabelBin: string;
+  logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
+}
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const c = parseEnv(schema, env, 'worker configuration');
+  return {
+    dataDir: resolve(c.OMTX_DATA_DIR),
+    host: c.OMTX_WORKER_HOST,
+    port: c.OMTX_WORKER_PORT,
+    leaseSeconds: c.OMTX_LEASE_SECONDS,
+    concurrency: c.OMTX_WORKER_CONCURRENCY,
+    jobMaxAttempts: c.OMTX_JOB_MAX_ATTEMPTS,
+    vinaCpu: c.OMTX_VINA_CPU,
+    vinaTimeLimitSeconds: c.OMTX_VINA_TIME_LIMIT_SECONDS,
+    vinaBin: c.OMTX_VINA_BIN,
+    obabelBin: c.OMTX_OBABEL_BIN,
+    logLevel: c.OMTX_LOG_LEVEL,
+  };
+}
