@@ -46,4 +46,8 @@ export async function runWorkerCommand(env: Record<string, string | undefined>):
   const stop = () => void worker.closeAll().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  if (env.OMTX_WORKER_EXIT_WITH_PARENT === '1') {
+    // Started by `omtx serve`: its stdin pipe closes when the api dies, even by SIGKILL.
+    process.stdin.on('close', stop).resume();
+  }
 }

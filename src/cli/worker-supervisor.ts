@@ -23,8 +23,9 @@ export async function superviseWorker(env: Record<string, string | undefined>, l
   const start = () =>
     new Promise<string>((resolve, reject) => {
       const proc = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'worker'], {
-        env: { ...env, OMTX_WORKER_PORT: port },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...env, OMTX_WORKER_PORT: port, OMTX_WORKER_EXIT_WITH_PARENT: '1' },
+        // The worker exits when this pipe closes, so it never outlives a killed api.
+        stdio: ['pipe', 'pipe', 'inherit'],
       });
       child = proc;
       let announced = false;
