@@ -1,5 +1,5 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../container.js';
@@ -29,7 +29,13 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, (e) => app.logger.error({ err: e }, 'internal error')),
     // GraphiQL is ours (bundled, offline); Apollo's landing page would load from a CDN.
-    plugins: [metricsPlugin(metrics), subscriptionsOverWebSocket(), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      metricsPlugin(metrics),
+      subscriptionsOverWebSocket(),
+      ApolloServerPluginLandingPageDisabled(),
+      // We set no cache hints; the default plugin would still wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
   await apollo.start();
 

@@ -109,10 +109,24 @@ export class SqliteJobStore implements JobStore {
   }
 
   async markQueued(jobIds: string[], now: Date): Promise<void> {
+    // Set-based: a 100,000-ligand batch is queued in one statement per 500 ids, with its
+    // counters moved once per batch (PENDING → QUEUED is the only edge taken here).
     this.write(() => {
-      for (const id of jobIds) {
-        const job = this.jobRow(id);
-        if (job?.status === 'PENDING') this.transition(job, 'QUEUED', now, {});
+      const queuedPerBatch = new Map<string, number>();
+      for (let start = 0; start < jobIds.length; start += 500) {
+        const ids = jobIds.slice(start, start + 500);
+        const marks = ids.map(() => '?').join(', ');
+        const moved = this.stmt<unknown[], { id: string; batch_id: string | null }>(
+          `UPDATE jobs SET status = 'QUEUED', updated_at = ? WHERE id IN (${marks}) AND status = 'PENDING' RETURNING id, batch_id`,
+        ).all(now.getTime(), ...ids);
+        for (const { id, batch_id } of moved) {
+          this.insertChange.run(id, batch_id, now.getTime());
+          if (batch_id !== null) queuedPerBatch.set(batch_id, (queuedPerBatch.get(batch_id) ?? 0) + 1);
+        }
+      }
+      for (const [batchId, n] of queuedPerBatch) {
+        this.stmt('UPDATE batches SET pending = pending - ?, queued = queued + ? WHERE id = ?').run(n, n, batchId);
+        this.recomputeBatchStatus(batchId, now);
       }
     });
   }

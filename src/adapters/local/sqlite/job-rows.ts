@@ -1,4 +1,4 @@
-import type { Batch, Job, JobError, Ligand, Parameters, Protein, Result } from '../../../domain/job.js';
+import type { Batch, Job, JobError, Ligand, Parameters, Protein } from '../../../domain/job.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -56,20 +56,37 @@ export interface BatchRow {
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null): number | null => (d === null ? null : d.getTime());
 
+/**
+ * Defines `key` on `target` as a value parsed from JSON on first read. A page of jobs rarely
+ * reads every job's protein (a receptor can be megabytes) or full result, and parsing them
+ * all was most of a page's cost; spreading the object still reads them.
+ */
+function lazyJson<T extends object>(target: T, key: keyof T, text: string | null): void {
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value: unknown = text === null ? null : JSON.parse(text);
+      Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+      return value;
+    },
+  });
+}
+
 export function jobFromRow(r: JobRow): Job {
-  return {
+  const job: Job = {
     id: r.id,
     owner: r.owner,
     kind: r.kind as Job['kind'],
     model: r.model as Job['model'],
     name: r.name,
     status: r.status as Job['status'],
-    ligand: JSON.parse(r.ligand) as Ligand,
-    protein: r.protein === null ? null : (JSON.parse(r.protein) as Protein),
+    ligand: null as unknown as Ligand,
+    protein: null,
     parameters: JSON.parse(r.parameters) as Parameters,
     batchId: r.batch_id,
     batchIndex: r.batch_index,
-    result: r.result === null ? null : (JSON.parse(r.result) as Result),
+    result: null,
     error: r.error === null ? null : (JSON.parse(r.error) as JobError),
     attempts: r.attempts,
     leaseExpiresAt: date(r.lease_expires_at),
@@ -79,6 +96,10 @@ export function jobFromRow(r: JobRow): Job {
     completedAt: date(r.completed_at),
     idempotencyKey: r.idempotency_key,
   };
+  lazyJson(job, 'ligand', r.ligand);
+  lazyJson(job, 'protein', r.protein);
+  lazyJson(job, 'result', r.result);
+  return job;
 }
 
 export function jobToRow(j: Job): JobRow {

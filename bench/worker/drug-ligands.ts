@@ -1,0 +1,23 @@
+/** The worker benchmarks' ligands: 20 small drug-like molecules (no salts), 0–7 rotatable bonds. */
+export const LIGANDS = [
+  ['aspirin', 'CC(=O)Oc1ccccc1C(=O)O'],
+  ['caffeine', 'Cn1cnc2c1c(=O)n(C)c(=O)n2C'],
+  ['ibuprofen', 'CC(C)Cc1ccc(cc1)C(C)C(=O)O'],
+  ['paracetamol', 'CC(=O)Nc1ccc(O)cc1'],
+  ['phenacetin', 'CCOc1ccc(NC(C)=O)cc1'],
+  ['nicotine', 'CN1CCC[C@H]1c1cccnc1'],
+  ['theophylline', 'Cn1c2nc[nH]c2c(=O)n(C)c1=O'],
+  ['benzocaine', 'CCOC(=O)c1ccc(N)cc1'],
+  ['lidocaine', 'CCN(CC)CC(=O)Nc1c(C)cccc1C'],
+  ['naproxen', 'COc1ccc2cc([C@H](C)C(=O)O)ccc2c1'],
+  ['diclofenac', 'OC(=O)Cc1ccccc1Nc1c(Cl)cccc1Cl'],
+  ['celecoxib', 'Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1'],
+  ['antipyrine', 'Cc1cc(=O)n(-c2ccccc2)n1C'],
+  ['carbamazepine', 'NC(=O)N1c2ccccc2C=Cc2ccccc21'],
+  ['mexiletine', 'CC(N)COc1c(C)cccc1C'],
+  ['metronidazole', 'Cc1ncc([N+](=O)[O-])n1CCO'],
+  ['isoniazid', 'NNC(=O)c1ccncc1'],
+  ['ketoprofen', 'CC(C(=O)O)c1cccc(C(=O)c2ccccc2)c1'],
+  ['phenytoin', 'O=C1NC(=O)C(c2ccccc2)(c2ccccc2)N1'],
+  ['sulfamethoxazole', 'Cc1cc(NS(=O)(=O)c2ccc(N)cc2)no1'],
+] as const;
