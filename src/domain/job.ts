@@ -165,3 +165,25 @@ export function emptyCounts(): StatusCounts {
 export function countKey(status: JobStatus): keyof StatusCounts {
   return status.toLowerCase() as keyof StatusCounts;
 }
+
+/** What a submission decides about a new job; the rest starts empty. */
+export type NewJob = Pick<
+  Job,
+  'id' | 'owner' | 'kind' | 'model' | 'name' | 'ligand' | 'protein' | 'parameters' | 'batchId' | 'batchIndex' | 'idempotencyKey'
+>;
+
+/** A job as it is first stored: PENDING, no attempt, no result. */
+export function pendingJob(fields: NewJob, now: Date): Job {
+  return {
+    ...fields,
+    status: 'PENDING',
+    result: null,
+    error: null,
+    attempts: 0,
+    leaseExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    completedAt: null,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Batch, Job } from '../domain/job.js';
-import { emptyCounts } from '../domain/job.js';
+import { emptyCounts, pendingJob } from '../domain/job.js';
 import { InvalidInputError, type InvalidField } from '../domain/errors.js';
 import type { BatchDraft } from '../domain/submission.js';
 import { validateBatch } from '../domain/validation/index.js';
@@ -44,28 +44,24 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
   const now = deps.clock();
   const batchId = deps.newId();
   const { value } = checked;
-  const children: Job[] = value.ligands.map(({ index, ligand }) => ({
-    id: deps.newId(),
-    owner,
-    kind: 'BATCH_CHILD',
-    model: draft.model,
-    name: ligand.name,
-    status: 'PENDING',
-    ligand,
-    protein: null,
-    parameters: value.parameters,
-    batchId,
-    batchIndex: index,
-    result: null,
-    error: null,
-    attempts: 0,
-    leaseExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    completedAt: null,
-    idempotencyKey: null,
-  }));
+  const children: Job[] = value.ligands.map(({ index, ligand }) =>
+    pendingJob(
+      {
+        id: deps.newId(),
+        owner,
+        kind: 'BATCH_CHILD',
+        model: draft.model,
+        name: ligand.name,
+        ligand,
+        protein: null,
+        parameters: value.parameters,
+        batchId,
+        batchIndex: index,
+        idempotencyKey: null,
+      },
+      now,
+    ),
+  );
   const { batch, created } = await deps.jobs.createBatch(
     {
       id: batchId,

@@ -1,4 +1,4 @@
-import type { Job } from '../domain/job.js';
+import { pendingJob, type Job } from '../domain/job.js';
 import { InvalidInputError } from '../domain/errors.js';
 import type { PredictionDraft } from '../domain/submission.js';
 import { validatePrediction } from '../domain/validation/index.js';
@@ -13,28 +13,24 @@ export async function submitPrediction(deps: ServiceDeps, owner: string, draft: 
   const checked = validatePrediction(deps.chemistry, draft);
   if (!checked.value) throw new InvalidInputError(checked.invalid);
   const now = deps.clock();
-  const { job, created } = await deps.jobs.createJob({
-    id: deps.newId(),
-    owner,
-    kind: 'INDIVIDUAL',
-    model: draft.model,
-    name: checked.value.name,
-    status: 'PENDING',
-    ligand: checked.value.ligand,
-    protein: checked.value.protein,
-    parameters: checked.value.parameters,
-    batchId: null,
-    batchIndex: null,
-    result: null,
-    error: null,
-    attempts: 0,
-    leaseExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    completedAt: null,
-    idempotencyKey: draft.idempotencyKey ?? null,
-  });
+  const { job, created } = await deps.jobs.createJob(
+    pendingJob(
+      {
+        id: deps.newId(),
+        owner,
+        kind: 'INDIVIDUAL',
+        model: draft.model,
+        name: checked.value.name,
+        ligand: checked.value.ligand,
+        protein: checked.value.protein,
+        parameters: checked.value.parameters,
+        batchId: null,
+        batchIndex: null,
+        idempotencyKey: draft.idempotencyKey ?? null,
+      },
+      now,
+    ),
+  );
   if (created) await dispatchJobs(deps, [job], 'r0');
   return job;
 }
