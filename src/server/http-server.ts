@@ -37,6 +37,11 @@ export async function startServer(app: App): Promise<RunningServer> {
     const path = (req.url ?? '/').split('?')[0]!;
     // On every answer, not only GraphQL's: a 413, a 404 or a probe can be traced as well.
     res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      app.logger.info({ requestId, method: req.method, path, status: res.statusCode, ms }, 'request');
+    });
     const done = (error?: unknown) => {
       if (error) app.logger.error({ err: error, requestId, path }, 'request failed');
       if (error && !res.headersSent) {
