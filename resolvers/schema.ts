@@ -21,7 +21,11 @@ export const RESOLVERS = [
   SubscriptionResolver,
 ] as const;
 
-/** The executable schema, built once per process from the type-graphql classes. */
+/**
+ * The executable schema, built once per process from the type-graphql classes. Object types
+ * declare `simpleResolvers: true`: their plain fields are read straight off the domain
+ * objects by graphql-js, without type-graphql's per-field middleware wrapper (we use none).
+ */
 export async function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: RESOLVERS,

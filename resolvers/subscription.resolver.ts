@@ -6,7 +6,7 @@ import { batchProgress } from '../src/services/progress.js';
 import { JobType } from './types/job.type.js';
 import { BatchProgressType, BatchType } from './types/batch.type.js';
 
-@ObjectType('BatchProgressEvent')
+@ObjectType('BatchProgressEvent', { simpleResolvers: true })
 export class BatchProgressEventType {
   @Field((_type) => BatchType) batch!: BatchType;
   @Field((_type) => BatchProgressType) progress!: BatchProgressType;

@@ -114,6 +114,11 @@ async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome)
     await deps.jobs.fail(c.job.id, c.attempt, { ...error, retryable: outcome.error.retryable }, now);
     return 'done';
   }
+  // A job cancelled (or taken over) while it ran keeps no files from this attempt.
+  if (!(await deps.jobs.renewLease(c.job.id, c.attempt, now, deps.leaseMs))) {
+    deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
+    return 'done';
+  }
   const artifacts = [];
   for (const file of outcome.files) {
     const key = artifactKey(c.job, file.name);

@@ -3,7 +3,7 @@ import { Node } from './node.type.js';
 import { BatchStatus, ModelName } from './enums.js';
 import { ParametersType, ProteinType } from './chemistry.type.js';
 
-@ObjectType('BatchProgress')
+@ObjectType('BatchProgress', { simpleResolvers: true })
 export class BatchProgressType {
   @Field((_type) => Int) total!: number;
   @Field((_type) => Int) pending!: number;
@@ -21,7 +21,7 @@ export class BatchProgressType {
   etaSeconds!: number | null;
 }
 
-@ObjectType('Batch', { implements: Node })
+@ObjectType('Batch', { simpleResolvers: true, implements: Node })
 export class BatchType extends Node {
   @Field((_type) => ID) declare id: string;
   @Field((_type) => String) name!: string;

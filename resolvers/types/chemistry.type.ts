@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { StructureFormat } from './enums.js';
 
-@ObjectType('Structure')
+@ObjectType('Structure', { simpleResolvers: true })
 export class StructureType {
   @Field((_type) => StructureFormat)
   format!: StructureFormat;
@@ -10,7 +10,7 @@ export class StructureType {
   content!: string;
 }
 
-@ObjectType('Pocket', { description: 'A docking box in Å.' })
+@ObjectType('Pocket', { simpleResolvers: true, description: 'A docking box in Å.' })
 export class PocketType {
   @Field((_type) => [Float])
   center!: number[];
@@ -19,7 +19,7 @@ export class PocketType {
   size!: number[];
 }
 
-@ObjectType('Protein')
+@ObjectType('Protein', { simpleResolvers: true })
 export class ProteinType {
   @Field((_type) => String, { nullable: true })
   name!: string | null;
@@ -34,7 +34,7 @@ export class ProteinType {
   pocket!: PocketType | null;
 }
 
-@ObjectType('Ligand')
+@ObjectType('Ligand', { simpleResolvers: true })
 export class LigandType {
   @Field((_type) => String, { nullable: true })
   name!: string | null;
@@ -55,7 +55,7 @@ export class LigandType {
   structure!: StructureType | null;
 }
 
-@ObjectType('Parameters', { description: 'As submitted; null means the runner default.' })
+@ObjectType('Parameters', { simpleResolvers: true, description: 'As submitted; null means the runner default.' })
 export class ParametersType {
   @Field((_type) => Int, { nullable: true }) seed!: number | null;
   @Field((_type) => Int, { nullable: true }) diffusionSamples!: number | null;

@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { JobType } from './job.type.js';
 import { BatchType } from './batch.type.js';
 
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { simpleResolvers: true })
 export class PageInfoType {
   @Field((_type) => Boolean) hasNextPage!: boolean;
   @Field((_type) => Boolean) hasPreviousPage!: boolean;
@@ -10,26 +10,26 @@ export class PageInfoType {
   @Field((_type) => String, { nullable: true }) endCursor!: string | null;
 }
 
-@ObjectType('JobEdge')
+@ObjectType('JobEdge', { simpleResolvers: true })
 export class JobEdgeType {
   @Field((_type) => JobType) node!: JobType;
   @Field((_type) => String) cursor!: string;
 }
 
-@ObjectType('JobConnection')
+@ObjectType('JobConnection', { simpleResolvers: true })
 export class JobConnectionType {
   @Field((_type) => [JobEdgeType]) edges!: JobEdgeType[];
   @Field((_type) => [JobType], { description: 'The nodes of `edges`, for clients that need no cursors.' }) nodes!: JobType[];
   @Field((_type) => PageInfoType) pageInfo!: PageInfoType;
 }
 
-@ObjectType('BatchEdge')
+@ObjectType('BatchEdge', { simpleResolvers: true })
 export class BatchEdgeType {
   @Field((_type) => BatchType) node!: BatchType;
   @Field((_type) => String) cursor!: string;
 }
 
-@ObjectType('BatchConnection')
+@ObjectType('BatchConnection', { simpleResolvers: true })
 export class BatchConnectionType {
   @Field((_type) => [BatchEdgeType]) edges!: BatchEdgeType[];
   @Field((_type) => [BatchType]) nodes!: BatchType[];

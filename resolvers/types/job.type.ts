@@ -4,7 +4,7 @@ import { JobKind, JobStatus, ModelName } from './enums.js';
 import { LigandType, ParametersType } from './chemistry.type.js';
 import { AffinityType, ConfidenceType, JobErrorType, PoseType } from './result.type.js';
 
-@ObjectType('Result')
+@ObjectType('Result', { simpleResolvers: true })
 export class ResultType {
   @Field((_type) => AffinityType, { nullable: true }) affinity!: AffinityType | null;
   @Field((_type) => ConfidenceType, { nullable: true }) confidence!: ConfidenceType | null;
@@ -12,7 +12,7 @@ export class ResultType {
 }
 
 /** Fields resolved from the domain Job as it is; `batch`, `protein`, `runtimeSeconds` are resolved in job.resolver.ts. */
-@ObjectType('Job', { implements: Node })
+@ObjectType('Job', { simpleResolvers: true, implements: Node })
 export class JobType extends Node {
   @Field((_type) => ID) declare id: string;
   @Field((_type) => JobKind) kind!: JobKind;

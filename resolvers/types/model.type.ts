@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { ModelName } from './enums.js';
 
-@ObjectType('Model')
+@ObjectType('Model', { simpleResolvers: true })
 export class ModelType {
   @Field((_type) => ModelName) name!: ModelName;
   @Field((_type) => String) description!: string;
@@ -11,7 +11,7 @@ export class ModelType {
   @Field((_type) => String, { nullable: true, description: 'Why not, when it cannot.' }) unavailableReason!: string | null;
 }
 
-@ObjectType('Viewer')
+@ObjectType('Viewer', { simpleResolvers: true })
 export class ViewerType {
   @Field((_type) => ID) id!: string;
 }

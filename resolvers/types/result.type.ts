@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { AffinityUnit } from './enums.js';
 
-@ObjectType('Affinity')
+@ObjectType('Affinity', { simpleResolvers: true })
 export class AffinityType {
   @Field((_type) => Float) value!: number;
   @Field((_type) => AffinityUnit) unit!: AffinityUnit;
@@ -10,7 +10,7 @@ export class AffinityType {
   probabilityBinder!: number | null;
 }
 
-@ObjectType('Confidence')
+@ObjectType('Confidence', { simpleResolvers: true })
 export class ConfidenceType {
   @Field((_type) => Float) score!: number;
   @Field((_type) => Float, { nullable: true }) ptm!: number | null;
@@ -18,7 +18,7 @@ export class ConfidenceType {
   @Field((_type) => Float, { nullable: true }) plddt!: number | null;
 }
 
-@ObjectType('Pose')
+@ObjectType('Pose', { simpleResolvers: true })
 export class PoseType {
   @Field((_type) => Int) rank!: number;
   @Field((_type) => Float) score!: number;
@@ -26,7 +26,7 @@ export class PoseType {
   @Field((_type) => Float, { nullable: true }) rmsdUpperBound!: number | null;
 }
 
-@ObjectType('Artifact', { description: 'A downloadable file; `url` expires.' })
+@ObjectType('Artifact', { simpleResolvers: true, description: 'A downloadable file; `url` expires.' })
 export class ArtifactType {
   @Field((_type) => String) name!: string;
   @Field((_type) => String) contentType!: string;
@@ -34,7 +34,7 @@ export class ArtifactType {
   @Field((_type) => String) url!: string;
 }
 
-@ObjectType('JobError')
+@ObjectType('JobError', { simpleResolvers: true })
 export class JobErrorType {
   @Field((_type) => String) code!: string;
   @Field((_type) => String) message!: string;

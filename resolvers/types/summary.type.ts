@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { AffinityUnit } from './enums.js';
 
-@ObjectType('BatchSummary', { description: 'Lower affinity binds tighter for both units.' })
+@ObjectType('BatchSummary', { simpleResolvers: true, description: 'Lower affinity binds tighter for both units.' })
 export class BatchSummaryType {
   @Field((_type) => Float, { nullable: true }) bestAffinity!: number | null;
   @Field((_type) => Float, { nullable: true }) meanAffinity!: number | null;

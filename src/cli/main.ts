@@ -1,69 +1,45 @@
-import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
-import { createApp } from '../container.js';
-import { startServer } from '../server/http-server.js';
-import { superviseWorker } from './worker-supervisor.js';
-import { runWorkerCommand } from '../../gpu-worker/src/main.js';
+import { ConfigError } from '../env-settings.js';
+import { SERVE_FLAGS } from './serve-flags.js';
 
 const USAGE = `usage: omtx serve [--host H] [--port N] [--data-dir DIR] [--worker-url URL]
        omtx worker
+       omtx screen --ligands FILE --receptor FILE (--center X,Y,Z --size X,Y,Z | --box FILE) [...]
+       omtx demo [--url URL]
 
 serve   starts the OMTX-Hub api (GraphQL at /graphql, GraphiQL in a browser), the local
         task dispatcher and, unless --worker-url names one, a worker process, on the
         embedded default: SQLite and files in the data directory.
 worker  runs only the worker service (the task target), on OMTX_WORKER_PORT.
-Every flag has an environment variable (see the README's configuration table).`;
-
-/** Flags override the environment: `--port 9000` is OMTX_PORT=9000. */
-const FLAGS = {
-  host: 'OMTX_HOST',
-  port: 'OMTX_PORT',
-  'data-dir': 'OMTX_DATA_DIR',
-  'worker-url': 'OMTX_WORKER_URL',
-  'log-level': 'OMTX_LOG_LEVEL',
-} as const;
+screen  submits a Vina screen to a running api, shows its progress, downloads the results
+        (omtx screen --help for every flag).
+demo    screens imatinib and decoys against c-Abl (1IEP) from the shared fixtures.
+Every serve flag has an environment variable (see the README's configuration table).`;
 
 async function main(argv: string[]): Promise<void> {
+  // The client commands have their own flags and talk to an api over HTTP and graphql-ws.
+  if (argv[0] === 'screen' || argv[0] === 'demo') {
+    const { runClientCommand } = await import('./client/commands.js');
+    process.exitCode = await runClientCommand(argv[0], argv.slice(1));
+    return;
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      ...Object.fromEntries(Object.keys(SERVE_FLAGS).map((f) => [f, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0];
-  if (command === 'worker' && !values.help) return runWorkerCommand(process.env);
+  if (command === 'worker' && !values.help) return (await import('../../gpu-worker/src/main.js')).runWorkerCommand(process.env);
   if (values.help || command !== 'serve') {
     console.log(USAGE);
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const [flag, variable] of Object.entries(FLAGS)) {
-    const value = (values as Record<string, unknown>)[flag];
-    if (typeof value === 'string') env[variable] = value;
-  }
-  let config = loadConfig(env);
-  const logger = pino({ level: config.logLevel, base: { service: 'omtx-api' } });
-  const worker = config.workerUrl ? null : await superviseWorker(env, logger);
-  if (worker) config = { ...config, workerUrl: worker.url };
-  const app = await createApp(config, logger);
-  const server = await startServer(app);
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down: draining requests and subscriptions');
-    Promise.all([server.close(), worker?.stop()]).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // Loaded on demand: the client commands start without the server's modules.
+  await (await import('./serve-command.js')).runServeCommand(values);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

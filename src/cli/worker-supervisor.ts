@@ -26,6 +26,8 @@ export async function superviseWorker(env: Record<string, string | undefined>, l
         env: { ...env, OMTX_WORKER_PORT: port, OMTX_WORKER_EXIT_WITH_PARENT: '1' },
         // The worker exits when this pipe closes, so it never outlives a killed api.
         stdio: ['pipe', 'pipe', 'inherit'],
+        // Its own process group, so the vina/obabel it started can be killed with it.
+        detached: true,
       });
       child = proc;
       let announced = false;
@@ -38,10 +40,14 @@ export async function superviseWorker(env: Record<string, string | undefined>, l
         process.stdout.write(`${line}\n`);
       });
       proc.once('exit', (code, signal) => {
+        killGroup(proc.pid);
         if (!announced) return reject(new Error(`the worker exited before listening (code ${code}, signal ${signal})`));
         if (stopping) return;
         logger.warn({ code, signal }, 'worker exited; starting it again');
-        setTimeout(() => void start().catch((error: unknown) => logger.error({ err: error }, 'worker restart failed')), 500).unref();
+        setTimeout(
+          () => void start().catch((error: unknown) => logger.error({ err: error }, 'worker restart failed')),
+          500,
+        ).unref();
       });
     });
 
@@ -61,4 +67,14 @@ export async function superviseWorker(env: Record<string, string | undefined>, l
       clearTimeout(timer);
     },
   };
+}
+
+/** Ends what a dead worker left running (a docking run goes on for minutes otherwise). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already empty.
+  }
 }
