@@ -28,7 +28,11 @@ export function toJobError(thrown: unknown): JobError {
   if (thrown instanceof RunnerFailure) return thrown.error;
   const code = (thrown as NodeJS.ErrnoException | null)?.code;
   if (typeof code === 'string' && TRANSIENT_ERRNO.has(code)) {
-    return { code: 'WORKER_RESOURCES', message: `the worker ran out of a resource (${code}); the job will be retried`, retryable: true };
+    return {
+      code: 'WORKER_RESOURCES',
+      message: `the worker ran out of a resource (${code}); the job will be retried`,
+      retryable: true,
+    };
   }
   // Unknown: most likely a worker bug or a fault of this machine. Retrying is bounded by the
   // queue's attempt limit, so prefer a retry over failing a good input for good.

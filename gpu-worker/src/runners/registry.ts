@@ -36,9 +36,9 @@ export class RunnerRegistry {
         if (!runner) {
           return { name, accelerator: null, available: false, reason: `this worker has no ${name} runner`, versions: {} };
         }
-        const availability = await runner.checkAvailable().catch(
-          (error: unknown) => ({ available: false, reason: `availability check failed: ${String(error)}` }) as const,
-        );
+        const availability = await runner
+          .checkAvailable()
+          .catch((error: unknown) => ({ available: false, reason: `availability check failed: ${String(error)}` }) as const);
         return availability.available
           ? { name, accelerator: runner.accelerator, available: true, reason: null, versions: availability.versions }
           : { name, accelerator: runner.accelerator, available: false, reason: availability.reason, versions: {} };

@@ -42,9 +42,7 @@ export interface RunnerNeeds {
   ligandStructure: boolean;
 }
 
-export type Availability =
-  | { available: true; versions: Record<string, string> }
-  | { available: false; reason: string };
+export type Availability = { available: true; versions: Record<string, string> } | { available: false; reason: string };
 
 /** One task's worth of work: ligands against one protein with one set of parameters. */
 export interface ShardInput {

@@ -23,7 +23,10 @@ export async function convertPoses(context: ToolContext, poses: VinaPose[], dir:
     await writeFile(`${base}.pdbqt`, pose.pdbqt);
     await obabel(context, ['-ipdbqt', `${base}.pdbqt`, '-opdb', '-O', `${base}.pdb`], dir, `converting pose ${pose.rank}`);
     await obabel(context, ['-ipdb', `${base}.pdb`, '-h', '-osdf', '-O', `${base}.sdf`], dir, `converting pose ${pose.rank}`);
-    const [pdb, sdf] = await Promise.all([readFile(`${base}.pdb`, 'utf8').catch(() => ''), readFile(`${base}.sdf`, 'utf8').catch(() => '')]);
+    const [pdb, sdf] = await Promise.all([
+      readFile(`${base}.pdb`, 'utf8').catch(() => ''),
+      readFile(`${base}.sdf`, 'utf8').catch(() => ''),
+    ]);
     if (!/^(ATOM|HETATM)/m.test(pdb) || !sdf.includes('M  END')) {
       throw inputFailure('POSE_CONVERSION_FAILED', `Open Babel could not convert docked pose ${pose.rank} to SDF; see log.txt`);
     }
@@ -93,7 +96,7 @@ export function complexPdb(receptorPdbqt: string, posePdb: string): string {
   const out: string[] = [];
   let serial = 0;
   for (const line of receptorPdbqt.split(/\r?\n/)) {
-    if (/^(ATOM  |HETATM)/.test(line)) {
+    if (/^(ATOM {2}|HETATM)/.test(line)) {
       serial += 1;
       const element = elementOfType(line.slice(77, 79).trim());
       out.push(`${line.slice(0, 6)}${fit(serial, 5)}${line.slice(11, 66).padEnd(55)}${' '.repeat(10)}${element.padStart(2)}`);
@@ -104,7 +107,7 @@ export function complexPdb(receptorPdbqt: string, posePdb: string): string {
   if (out.length > 0 && out[out.length - 1] !== 'TER') out.push('TER');
   const renumber = new Map<number, number>();
   for (const line of posePdb.split(/\r?\n/)) {
-    if (!/^(ATOM  |HETATM)/.test(line)) continue;
+    if (!/^(ATOM {2}|HETATM)/.test(line)) continue;
     serial += 1;
     renumber.set(Number(line.slice(6, 11)), serial);
     const rest = line.slice(11, 17) + 'LIG L   1' + line.slice(26);

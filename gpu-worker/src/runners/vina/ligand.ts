@@ -36,7 +36,12 @@ export async function prepareLigand(
     await writeFile(input, structure.content);
     // A 2D SDF (all z = 0) has no usable conformation: build one, as for SMILES.
     const gen3d = isFlatSdf(structure.content) ? ['--gen3d'] : [];
-    const run = await obabel(context, ['-isdf', input, '-l', '1', '-h', ...gen3d, '-opdbqt', '-O', path], dir, 'converting the ligand SDF');
+    const run = await obabel(
+      context,
+      ['-isdf', input, '-l', '1', '-h', ...gen3d, '-opdbqt', '-O', path],
+      dir,
+      'converting the ligand SDF',
+    );
     const output = await readFile(path, 'utf8').catch(() => '');
     const why = moleculesConverted(run) === 0 || output.trim() === '' ? obabelComplaint(run) : '';
     return { path, source: 'structure', tree: checkLigandPdbqt(output, 'sdf', maxTorsions, why) };
@@ -84,11 +89,19 @@ export function checkLigandPdbqt(
     );
   }
   if (tree.roots === 0 || tree.torsdof === null) {
-    throw inputFailure(failed, `${what} has no torsion tree (ROOT … ENDROOT and TORSDOF); prepare it as a ligand, e.g. with Meeko`);
+    throw inputFailure(
+      failed,
+      `${what} has no torsion tree (ROOT … ENDROOT and TORSDOF); prepare it as a ligand, e.g. with Meeko`,
+    );
   }
-  const unreadable = tree.atoms.find((atom) => ![atom.x, atom.y, atom.z].every(Number.isFinite) || atom.charge === null || !atom.type);
+  const unreadable = tree.atoms.find(
+    (atom) => ![atom.x, atom.y, atom.z].every(Number.isFinite) || atom.charge === null || !atom.type,
+  );
   if (unreadable) {
-    throw inputFailure(failed, `${what} has an unreadable atom record on line ${unreadable.line} (coordinates, charge or AutoDock type)`);
+    throw inputFailure(
+      failed,
+      `${what} has an unreadable atom record on line ${unreadable.line} (coordinates, charge or AutoDock type)`,
+    );
   }
   const heavy = tree.atoms.filter((atom) => !isHydrogen(atom));
   for (let i = 0; i < heavy.length; i += 1) {

@@ -16,7 +16,7 @@ export interface PdbqtAtom {
   type: string;
 }
 
-const ATOM_RECORD = /^(ATOM  |HETATM)/;
+const ATOM_RECORD = /^(ATOM {2}|HETATM)/;
 
 /** The ATOM/HETATM records of `text`; coordinates that do not parse are NaN. */
 export function parseAtoms(text: string): PdbqtAtom[] {

@@ -32,7 +32,10 @@ export async function prepareReceptor(context: ToolContext, structure: Structure
     case 'PDB': {
       const cleaned = proteinOnly(structure.content);
       if (!cleaned.hasAtoms) {
-        throw inputFailure('RECEPTOR_INVALID', 'the receptor PDB has no protein ATOM records (only waters, HETATM or nothing readable)');
+        throw inputFailure(
+          'RECEPTOR_INVALID',
+          'the receptor PDB has no protein ATOM records (only waters, HETATM or nothing readable)',
+        );
       }
       const input = join(dir, 'receptor.pdb');
       await writeFile(input, cleaned.text);
@@ -57,10 +60,16 @@ export async function prepareReceptor(context: ToolContext, structure: Structure
 export function checkReceptorPdbqt(text: string): PdbqtAtom[] {
   const atoms = parseAtoms(text);
   if (atoms.length === 0) {
-    throw inputFailure('RECEPTOR_INVALID', 'the receptor PDBQT has no ATOM or HETATM records; it is not a structure Vina can read');
+    throw inputFailure(
+      'RECEPTOR_INVALID',
+      'the receptor PDBQT has no ATOM or HETATM records; it is not a structure Vina can read',
+    );
   }
   if (/^(ROOT|BRANCH|TORSDOF)\b/m.test(text)) {
-    throw inputFailure('RECEPTOR_INVALID', 'the receptor PDBQT has a torsion tree (ROOT/BRANCH/TORSDOF): it is a ligand file, not a rigid receptor');
+    throw inputFailure(
+      'RECEPTOR_INVALID',
+      'the receptor PDBQT has a torsion tree (ROOT/BRANCH/TORSDOF): it is a ligand file, not a rigid receptor',
+    );
   }
   const badCoordinates = atoms.find((atom) => ![atom.x, atom.y, atom.z].every(Number.isFinite));
   if (badCoordinates) {
@@ -84,7 +93,7 @@ function proteinOnly(pdb: string): { text: string; hasAtoms: boolean } {
   for (const line of pdb.split(/\r?\n/)) {
     if (/^ENDMDL/.test(line)) break; // NMR ensembles: the first model is the receptor
     if (/^(HETATM|ANISOU|CONECT|MODEL)/.test(line)) continue;
-    if (/^ATOM  /.test(line)) {
+    if (/^ATOM {2}/.test(line)) {
       if (WATER.has(line.slice(17, 21).trim())) continue;
       hasAtoms = true;
     }

@@ -5,7 +5,16 @@ import type { JobError, Pocket } from '../../../../src/domain/job.js';
 import { MAX_ROTATABLE_BONDS } from '../../../../src/domain/validation/limits.js';
 import { inputFailure, toJobError } from '../failure.js';
 import { runTool } from '../process.js';
-import type { Availability, LigandReport, ModelRunner, RunHooks, RunnerFile, RunnerResult, ShardInput, ShardJob } from '../runner.js';
+import type {
+  Availability,
+  LigandReport,
+  ModelRunner,
+  RunHooks,
+  RunnerFile,
+  RunnerResult,
+  ShardInput,
+  ShardJob,
+} from '../runner.js';
 import { complexPdb, convertPoses } from './artifacts.js';
 import { prepareLigand } from './ligand.js';
 import { parseVinaPoses, type VinaPose } from './pdbqt.js';
@@ -91,7 +100,12 @@ export class VinaRunner implements ModelRunner {
       };
       // Faults of the whole shard become every ligand's outcome.
       let shardError: JobError | null = null;
-      let prepared: { receptor: PreparedReceptor; receptorText: string; pocket: Pocket; versions: Record<string, string> } | null = null;
+      let prepared: {
+        receptor: PreparedReceptor;
+        receptorText: string;
+        pocket: Pocket;
+        versions: Record<string, string>;
+      } | null = null;
       const availability = await this.checkAvailable();
       if (!availability.available) {
         shardError = { code: 'MODEL_UNAVAILABLE', message: availability.reason, retryable: true };
@@ -158,7 +172,9 @@ export class VinaRunner implements ModelRunner {
         `Vina ran past the ${options.timeLimitMs / 1000} s limit per ligand (exhaustiveness ${exhaustiveness}, ` +
           `${ligand.tree.branches} rotatable bonds); lower the exhaustiveness or dock a smaller, more rigid ligand`,
       );
-      if (run.exitCode !== 0) throw vinaError(run.stderr || run.stdout);
+      if (run.exitCode !== 0) {
+        throw vinaError(run.stderr.trim() ? run.stderr : run.stdout, prepared.receptorText, await readFile(ligand.path, 'utf8'));
+      }
       const poses = parseVinaPoses(await readFile(out, 'utf8').catch(() => ''));
       judgePoses(poses, pocket);
 
@@ -223,16 +239,22 @@ function checkPocket(pocket: Pocket | null): Pocket {
   return pocket;
 }
 
-/** Fails fast, before any docking, when the box holds no receptor atom at all. */
+/**
+ * Vina's interactions reach 8 Å: a ligand anywhere in a box with no receptor atom within that
+ * distance can touch nothing, and Vina would still exit 0 (scoring about −0.05 kcal/mol).
+ */
+const INTERACTION_CUTOFF = 8;
+
+/** Fails fast, before any docking, when no receptor atom is within reach of the box. */
 function checkPocketHasReceptor(receptor: PreparedReceptor, pocket: Pocket): void {
-  if (heavyAtomsInBox(receptor.atoms, pocket) > 0) return;
+  if (heavyAtomsInBox(receptor.atoms, pocket, INTERACTION_CUTOFF) > 0) return;
   const span = (axis: 'x' | 'y' | 'z') => {
     const values = receptor.atoms.map((atom) => atom[axis]);
     return `${axis} ${Math.min(...values).toFixed(1)}…${Math.max(...values).toFixed(1)}`;
   };
   throw inputFailure(
     'POCKET_EMPTY',
-    `the pocket box (center ${vector(pocket.center)}, size ${pocket.size.join(' × ')} Å) contains no receptor atom; ` +
+    `the pocket box (center ${vector(pocket.center)}, size ${pocket.size.join(' × ')} Å) has no receptor atom within ${INTERACTION_CUTOFF} Å; ` +
       `check the pocket center/size: the receptor spans ${span('x')}, ${span('y')}, ${span('z')} Å`,
   );
 }
@@ -262,14 +284,29 @@ function judgePoses(poses: VinaPose[], pocket: Pocket): void {
   }
 }
 
-/** Vina's own error, with the line that names the problem. */
-function vinaError(output: string): Error {
-  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
-  const message = lines.filter((line) => !line.startsWith('#')).slice(-3).join(' ');
-  if (/rigid receptor|receptor/i.test(message) && /pars|error/i.test(message)) {
+/**
+ * Vina's own error, with the line that names the problem. Its parse errors quote the record
+ * (" > ATOM …") but not always the file; the quoted record tells receptor from ligand.
+ */
+function vinaError(output: string, receptorText: string, ligandText: string): Error {
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const message = lines
+    .filter((line) => !line.startsWith('#'))
+    .slice(-3)
+    .join(' ');
+  const quoted = lines
+    .find((line) => line.startsWith('> '))
+    ?.slice(2)
+    .trim();
+  const inReceptor = quoted ? receptorText.includes(quoted) : /rigid receptor/i.test(message);
+  const inLigand = quoted ? ligandText.includes(quoted) : /\bligand\b/i.test(message);
+  if (/pars/i.test(message) && inReceptor && !inLigand) {
     return inputFailure('RECEPTOR_INVALID', `Vina could not read the receptor: ${message}`);
   }
-  if (/ligand/i.test(message) && /pars|error/i.test(message)) {
+  if (/pars/i.test(message) && inLigand && !inReceptor) {
     return inputFailure('LIGAND_INVALID', `Vina could not read the ligand: ${message}`);
   }
   // With a fixed seed Vina is deterministic: the same input fails the same way again.
@@ -296,7 +333,9 @@ async function toolVersion(
     const run = await runTool(path, args, { cwd: tmpdir(), timeLimitMs: 10_000 });
     const match = pattern.exec(`${run.stdout}\n${run.stderr}`);
     if (run.exitCode !== 0 || !match) {
-      return { reason: `${tool} at ${path} did not report a version (exit ${run.exitCode ?? run.signal}); reinstall: ${install}` };
+      return {
+        reason: `${tool} at ${path} did not report a version (exit ${run.exitCode ?? run.signal}); reinstall: ${install}`,
+      };
     }
     return { version: match[1]! };
   } catch (error) {
