@@ -135,18 +135,26 @@ async function toSdf(blobs: BlobStore, rows: Ranked[]): Promise<string | null> {
     if (!poses || rank === null) continue;
     const blob = await blobs.get(poses.key);
     if (!blob) continue;
+    // The top pose is the first record: keep its molblock (to `M  END`), write our own fields.
     const first = blob.body
       .toString('utf8')
       .split('$$$$')[0]!
       .replace(/^\s*\n/, '');
-    const lines = first.split('\n');
+    const end = first.indexOf('M  END');
+    if (end < 0) continue;
+    const lines = first.slice(0, end).split('\n');
     lines[0] = job.name ?? job.ligand.canonicalSmiles;
-    const body = lines.join('\n').trimEnd();
-    const fields = { rank, affinity: job.result!.affinity!.value, smiles: job.ligand.canonicalSmiles, index: job.batchIndex };
+    const fields = {
+      rank,
+      name: job.name ?? '',
+      affinity_kcal_per_mol: job.result!.affinity!.value,
+      canonical_smiles: job.ligand.canonicalSmiles,
+      batch_index: job.batchIndex,
+    };
     const data = Object.entries(fields)
       .map(([k, v]) => `> <${k}>\n${v ?? ''}\n`)
       .join('\n');
-    records.push(`${body}\n${data}\n$$$$`);
+    records.push(`${lines.join('\n')}M  END\n${data}\n$$$$`);
   }
   return records.length === 0 ? null : records.join('\n') + '\n';
 }
