@@ -27,27 +27,45 @@ export async function parseSmilesInParallel(
   const chunks: string[][] = [];
   for (let at = 0; at < distinct.length; at += CHUNK) chunks.push(distinct.slice(at, at + CHUNK));
   const parsed = new Map<string, ParsedMolecule | null>();
-  const workers = Array.from({ length: Math.min(threads, chunks.length) }, startWorker);
-  try {
-    await Promise.all(
-      workers.map(async (worker) => {
-        await worker.next(); // 'ready'
-        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-          worker.post(chunk);
-          const results = (await worker.next()) as (ParsedMolecule | null)[];
-          chunk.forEach((s, i) => parsed.set(s, results[i] ?? null));
-        }
-      }),
-    );
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
+  // This thread parses too (it would only wait otherwise), beside threads - 1 workers.
+  const workers = Array.from({ length: Math.min(threads - 1, chunks.length) }, takeWorker);
+  const onThisThread = async () => {
+    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+      for (const s of chunk) parsed.set(s, chem.parseSmiles(s));
+      // Let the workers' answers in between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const onWorker = async (worker: WorkerHandle) => {
+    await worker.ready;
+    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+      worker.post(chunk);
+      const results = (await worker.next()) as (ParsedMolecule | null)[];
+      chunk.forEach((s, i) => parsed.set(s, results[i] ?? null));
+    }
+  };
+  const outcomes = await Promise.allSettled([onThisThread(), ...workers.map(onWorker)]);
+  // A worker that failed is dropped; a healthy one waits, warm, for the next large batch.
+  outcomes
+    .slice(1)
+    .forEach((outcome, i) => (outcome.status === 'fulfilled' ? idle.push(workers[i]!) : void workers[i]!.terminate()));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   return {
     parseSmiles: (s) => (parsed.has(s) ? parsed.get(s)! : chem.parseSmiles(s)),
   };
 }
 
+/** Started workers not in use: compiling RDKit takes ~0.3 s a thread, so they are kept. */
+const idle: WorkerHandle[] = [];
+
+function takeWorker(): WorkerHandle {
+  return idle.pop() ?? startWorker();
+}
+
 interface WorkerHandle {
+  /** Resolves once the thread has loaded RDKit. */
+  ready: Promise<unknown>;
   post(message: unknown): void;
   next(): Promise<unknown>;
   terminate(): Promise<number>;
@@ -68,6 +86,8 @@ function startWorker(): WorkerHandle {
     : new Worker(new URL('./rdkit-worker.js', import.meta.url));
   let pending: { resolve: (value: unknown) => void; reject: (error: unknown) => void } | null = null;
   let failure: unknown = null;
+  // Idle workers must not keep the process alive.
+  worker.unref();
   worker.on('message', (message: unknown) => pending?.resolve(message));
   worker.on('error', (error) => {
     failure = error;
@@ -77,7 +97,7 @@ function startWorker(): WorkerHandle {
     failure ??= new Error(`RDKit worker exited with code ${code}`);
     pending?.reject(failure);
   });
-  return {
+  const handle: Omit<WorkerHandle, 'ready'> = {
     post: (message) => worker.postMessage(message),
     next: () =>
       failure !== null
@@ -87,4 +107,5 @@ function startWorker(): WorkerHandle {
           }),
     terminate: () => worker.terminate(),
   };
+  return { ...handle, ready: handle.next() };
 }
