@@ -209,8 +209,10 @@ export async function run(): Promise<{ markdown: string }> {
     { shardSize: 100, dispatch: 2, workerConcurrency: 1 },
     { shardSize: 100, dispatch: 4, workerConcurrency: 4 },
   ];
+  // BENCH_ORCH_TABLE=0 with BENCH_CPU_PROF=1: only the profiled run.
+  const table = process.env.BENCH_ORCH_TABLE !== '0';
   const floors = new Map<number, number>();
-  for (const count of [small, large]) floors.set(count, await storeFloor(count));
+  if (table) for (const count of [small, large]) floors.set(count, await storeFloor(count));
 
   const runs: (HubRun & { load: string })[] = [];
   const go = async (setting: Setting, count: number) => {
@@ -220,10 +222,12 @@ export async function run(): Promise<{ markdown: string }> {
     console.error(`  ${r.seconds.toFixed(2)} s, ${(count / r.seconds).toFixed(0)} jobs/s`);
     runs.push({ ...r, load });
   };
-  for (const setting of settings) await go(setting, small);
-  const best = runs.reduce((a, b) => (b.ligands / b.seconds > a.ligands / a.seconds ? b : a));
-  await go(DEFAULT, large);
-  if (settingName(best) !== settingName(DEFAULT)) await go(best, large);
+  if (table) {
+    for (const setting of settings) await go(setting, small);
+    const best = runs.reduce((a, b) => (b.ligands / b.seconds > a.ligands / a.seconds ? b : a));
+    await go(DEFAULT, large);
+    if (settingName(best) !== settingName(DEFAULT)) await go(best, large);
+  }
 
   const rows = runs.map((r) => {
     const jobsPerS = r.ligands / r.seconds;

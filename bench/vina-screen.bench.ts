@@ -75,12 +75,14 @@ function processCpu(pid: number): number {
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLK_TCK;
 }
 
-function childPids(pid: number): number[] {
-  const run = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' });
+/** The `omtx worker` children of `pid` (tsx may also run an esbuild service child: not counted). */
+function workerPids(pid: number): number[] {
+  const run = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
   return run.stdout
     .split('\n')
-    .map((l) => Number(l.trim()))
-    .filter((n) => n > 0);
+    .map((line) => line.trim())
+    .filter((line) => / worker$/.test(line))
+    .map((line) => Number(line.split(' ')[0]));
 }
 
 interface LoopRun extends Timed {
@@ -117,7 +119,7 @@ async function runHub(ligands: { name: string; smiles: string }[]): Promise<HubR
       ligands,
     };
     // api + its worker child; the worker's cutime/cstime gather vina and obabel as it reaps them.
-    const pids = [serve.child.pid!, ...childPids(serve.child.pid!)];
+    const pids = [serve.child.pid!, ...workerPids(serve.child.pid!)];
     if (pids.length !== 2) throw new Error(`expected omtx serve and one worker child, found pids ${pids.join(', ')}`);
     const cpuBefore = pids.map(processCpu);
     const sentAtMs = Date.now();

@@ -10,7 +10,7 @@ import { SqliteTaskQueue } from './adapters/local/sqlite-task-queue.js';
 import type { FsBlobStore } from './adapters/local/fs-blob-store.js';
 import { openLocalAdapters } from './adapters/local/open-local-adapters.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
-import { parseSmilesInParallel } from './chemistry/parallel-chemistry.js';
+import { parseSmilesInParallel, warmRdkitWorkers } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
 import { startReaper } from './services/reaper.js';
 import { WatchHub } from '../subscriptions/watch-hub.js';
@@ -43,7 +43,12 @@ export interface AppOptions {
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? (() => new Date());
-  const { db, jobs, feed, blobs: fsBlobs } = openLocalAdapters(config.dataDir, config.publicUrl ?? `http://${config.host}:${config.port}`);
+  const {
+    db,
+    jobs,
+    feed,
+    blobs: fsBlobs,
+  } = openLocalAdapters(config.dataDir, config.publicUrl ?? `http://${config.host}:${config.port}`);
   const queue = new SqliteTaskQueue(db, {
     targetUrl: config.workerUrl ? new URL('tasks', withSlash(config.workerUrl)).href : 'http://127.0.0.1:9/unset',
     maxConcurrentDispatches: config.dispatchConcurrency,
@@ -63,6 +68,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   if (config.workerUrl) queue.start();
 
   const chemistry = await loadRdkitChemistry();
+  warmRdkitWorkers();
   const services: ServiceDeps = {
     jobs,
     queue,
