@@ -11,29 +11,40 @@ export interface ConvertedPoses {
 }
 
 /**
- * Converts Vina's poses one at a time, PDBQT → PDB → SDF. Going straight from PDBQT writes
- * explicit valences that make readers drop the hydrogens PDBQT merged away; from PDB, Open
- * Babel perceives bonds again and `-h` adds every hydrogen. The score goes into data fields.
+ * Converts Vina's poses PDBQT → PDB → SDF, each pose a molecule of its own. Going straight
+ * from PDBQT writes explicit valences that make readers drop the hydrogens PDBQT merged away;
+ * from PDB, Open Babel perceives bonds again and `-h` adds every hydrogen. Two Open Babel
+ * runs per ligand, whatever the number of poses (it handles each input file separately, in
+ * order), since a process per pose was most of the time a screen spent outside Vina.
  */
 export async function convertPoses(context: ToolContext, poses: VinaPose[], dir: string, title: string): Promise<ConvertedPoses> {
-  const records: string[] = [];
-  let topPosePdb = '';
-  for (const pose of poses) {
-    const base = join(dir, `pose-${pose.rank}`);
-    await writeFile(`${base}.pdbqt`, pose.pdbqt);
-    await obabel(context, ['-ipdbqt', `${base}.pdbqt`, '-opdb', '-O', `${base}.pdb`], dir, `converting pose ${pose.rank}`);
-    await obabel(context, ['-ipdb', `${base}.pdb`, '-h', '-osdf', '-O', `${base}.sdf`], dir, `converting pose ${pose.rank}`);
-    const [pdb, sdf] = await Promise.all([
-      readFile(`${base}.pdb`, 'utf8').catch(() => ''),
-      readFile(`${base}.sdf`, 'utf8').catch(() => ''),
-    ]);
-    if (!/^(ATOM|HETATM)/m.test(pdb) || !sdf.includes('M  END')) {
+  // The poses' MODEL blocks in one file; -m writes each molecule to its own numbered file.
+  await writeFile(join(dir, 'poses-in.pdbqt'), poses.map((pose) => pose.pdbqt).join(''));
+  await obabel(
+    context,
+    ['-ipdbqt', join(dir, 'poses-in.pdbqt'), '-opdb', '-m', '-O', join(dir, 'pose.pdb')],
+    dir,
+    'converting the poses to PDB',
+  );
+  const pdbFiles = poses.map((_, i) => join(dir, `pose${i + 1}.pdb`));
+  await obabel(
+    context,
+    ['-ipdb', ...pdbFiles, '-h', '-osdf', '-O', join(dir, 'poses-h.sdf')],
+    dir,
+    'converting the poses to SDF',
+  );
+  const [pdbs, sdf] = await Promise.all([
+    Promise.all(pdbFiles.map((f) => readFile(f, 'utf8').catch(() => ''))),
+    readFile(join(dir, 'poses-h.sdf'), 'utf8').catch(() => ''),
+  ]);
+  const sdfRecords = sdf.split('$$$$\n').filter((r) => r.includes('M  END'));
+  const records = poses.map((pose, i) => {
+    if (!/^(ATOM|HETATM)/m.test(pdbs[i]!) || sdfRecords.length !== poses.length) {
       throw inputFailure('POSE_CONVERSION_FAILED', `Open Babel could not convert docked pose ${pose.rank} to SDF; see log.txt`);
     }
-    if (pose.rank === 1) topPosePdb = pdb;
-    records.push(sdfRecord(sdf, `${title} pose ${pose.rank}`, pose));
-  }
-  return { sdf: records.join(''), topPosePdb };
+    return sdfRecord(sdfRecords[i]!, `${title} pose ${pose.rank}`, pose);
+  });
+  return { sdf: records.join(''), topPosePdb: pdbs[0]! };
 }
 
 /** The first record of `sdf`, retitled, with cationic nitrogens charged and the scores appended. */
