@@ -1,13 +1,7 @@
-import type { Batch } from '../domain/job.js';
+import type { Batch, StatusCounts } from '../domain/job.js';
 
-export interface BatchProgress {
+export interface BatchProgress extends StatusCounts {
   total: number;
-  pending: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
   percent: number;
   etaSeconds: number | null;
 }

@@ -79,13 +79,8 @@ export class SqliteJobStore implements JobStore {
 
   async createJob(job: Job): Promise<{ job: Job; created: boolean }> {
     return this.write(() => {
-      if (job.idempotencyKey !== null) {
-        const first = this.stmt<[string, string], JobRow>('SELECT * FROM jobs WHERE owner = ? AND idempotency_key = ?').get(
-          job.owner,
-          job.idempotencyKey,
-        );
-        if (first) return { job: jobFromRow(first), created: false };
-      }
+      const first = this.firstSubmission<JobRow>('jobs', job);
+      if (first) return { job: jobFromRow(first), created: false };
       this.insertJob.run(jobToRow(job));
       this.insertChange.run(job.id, null, job.createdAt.getTime());
       return { job, created: true };
@@ -94,13 +89,8 @@ export class SqliteJobStore implements JobStore {
 
   async createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }> {
     return this.write(() => {
-      if (batch.idempotencyKey !== null) {
-        const first = this.stmt<[string, string], BatchRow>('SELECT * FROM batches WHERE owner = ? AND idempotency_key = ?').get(
-          batch.owner,
-          batch.idempotencyKey,
-        );
-        if (first) return { batch: batchFromRow(first), created: false };
-      }
+      const first = this.firstSubmission<BatchRow>('batches', batch);
+      if (first) return { batch: batchFromRow(first), created: false };
       this.insertBatch.run(batchToRow(batch));
       for (const child of children) this.insertJob.run(jobToRow(child));
       this.insertChange.run(null, batch.id, batch.createdAt.getTime());
@@ -373,6 +363,18 @@ export class SqliteJobStore implements JobStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  /** The row an earlier submission with the same owner and idempotency key stored, if any. */
+  private firstSubmission<Row>(
+    table: 'jobs' | 'batches',
+    record: { owner: string; idempotencyKey: string | null },
+  ): Row | undefined {
+    if (record.idempotencyKey === null) return undefined;
+    return this.stmt<[string, string], Row>(`SELECT * FROM ${table} WHERE owner = ? AND idempotency_key = ?`).get(
+      record.owner,
+      record.idempotencyKey,
+    );
   }
 
   /** Prepares a statement once per SQL text: preparing costs more than most of our queries. */
