@@ -64,6 +64,7 @@ export class BatchResolver {
       meanAffinity: stats.meanAffinity,
       unit: batch.model === 'VINA' ? 'KCAL_PER_MOL' : 'LOG10_IC50_UM',
       scored: stats.withAffinity,
+      counts: batchProgress(batch, ctx.app.clock()),
     };
   }
 

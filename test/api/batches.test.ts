@@ -216,6 +216,7 @@ describe('batch screens over HTTP', () => {
       const values = Array.from({ length: N }, (_, i) => fakeAffinity(i));
       expect(summary.unit).toBe('KCAL_PER_MOL');
       expect(summary.scored).toBe(N);
+      expect(summary.counts).toEqual({ total: N, completed: N, failed: 0 });
       expect(summary.bestAffinity).toBeCloseTo(Math.min(...values), 9);
       expect(summary.meanAffinity).toBeCloseTo(values.reduce((a, b) => a + b, 0) / N, 9);
       expect(summary.top.map((j) => j.batchIndex)).toEqual(byAffinity.slice(0, 3));
