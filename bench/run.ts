@@ -1,7 +1,8 @@
 /**
- * Runs the benchmarks: `npm run bench` runs them all, `npm run bench -- http submit` the
- * named ones. Prints one markdown report and keeps it in bench/.data/last-run.md (copy the
- * figures into bench/RESULTS.md with the machine line). BENCH_CPU_PROF=1 writes CPU
+ * Runs the benchmarks: `npm run bench` runs them all (http, paging, submit, subscriptions,
+ * validation, vina, orchestration), `npm run bench -- http submit` the named ones. Prints
+ * one markdown report and keeps it in bench/.data/last-run.md (copy the figures into
+ * bench/RESULTS.md with the machine line). BENCH_CPU_PROF=1 writes CPU
  * profiles of the servers under test to bench/.data/profiles/ (summarize them with
  * `npx tsx bench/support/profile-top.ts <file>`).
  */
@@ -40,7 +41,17 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
       notes: lines.map((l) => l.trim()),
     };
   },
+  // The worker benches write their own markdown (`{ markdown }`); BENCH_VINA_ROUNDS sets the
+  // Vina screen's rounds (default 2), BENCH_ORCH_* the orchestration sizes.
+  vina: async () => fromMarkdown((await import('./vina-screen.bench.js')).run()),
+  orchestration: async () => fromMarkdown((await import('./orchestration.bench.js')).run()),
 };
+
+async function fromMarkdown(report: Promise<{ markdown: string }>): Promise<BenchReport> {
+  const { markdown } = await report;
+  const name = /^## (.*)$/m.exec(markdown)?.[1] ?? 'worker bench';
+  return { name, method: '', figures: [], notes: [], markdown };
+}
 
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in BENCHES));
@@ -55,7 +66,11 @@ const sections: string[] = [];
 let failed = false;
 for (const name of names) {
   const started = performance.now();
-  console.error(`running ${name}…`);
+  console.error(
+    `running ${name}… (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')})`,
+  );
   try {
     const section = reportMarkdown(await BENCHES[name]!());
     sections.push(section);

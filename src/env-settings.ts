@@ -10,7 +10,9 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, s
   const picked = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}=${JSON.stringify(picked[String(i.path[0])])}: ${i.message}`,
+    );
     throw new ConfigError(`invalid ${what}:\n${lines.join('\n')}`);
   }
   return parsed.data;

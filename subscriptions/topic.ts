@@ -9,6 +9,8 @@ export interface TopicSource<State, Change> {
   /** The state a newcomer starts from (the same read, without the others' news). */
   initial(state: State): State;
   isTerminal(state: State): boolean;
+  /** Delivers the changes committed so far (the feed may lag the state a read saw). */
+  catchUp(): Promise<void>;
   merge(older: State, newer: State): State;
 }
 
@@ -86,6 +88,14 @@ export class Topic<State, Change> {
           this.members.add(stream);
         }
         if (this.source.isTerminal(state)) {
+          // The read may have seen the terminal state before the feed brought the last
+          // changes (another process committed them): take those in a last event first.
+          await this.source.catchUp();
+          if (this.changes.length > 0) {
+            const last = await this.source.read(this.changes);
+            this.changes = [];
+            for (const member of this.members) member.push(last);
+          }
           for (const member of [...this.members]) member.end();
           return;
         }

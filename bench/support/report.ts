@@ -9,9 +9,12 @@ export interface BenchReport {
   method: string;
   figures: Figure[];
   notes: string[];
+  /** A bench that writes its own markdown section (the worker benches): printed as is. */
+  markdown?: string;
 }
 
 export function reportMarkdown(report: BenchReport): string {
+  if (report.markdown !== undefined) return `${report.markdown}\n`;
   const notes = report.notes.map((n) => `- ${n}`).join('\n');
   return `## ${report.name}\n\n${report.method}\n\n${figuresTable(report.figures)}\n${notes ? `\n${notes}\n` : ''}`;
 }

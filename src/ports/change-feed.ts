@@ -9,5 +9,7 @@ export interface ChangeFeed {
   watchJob(jobId: string, onChange: () => void): Unsubscribe;
   /** Called after each commit that changed the batch or any of its children, with their ids. */
   watchBatch(batchId: string, onChange: (changedJobIds: string[]) => void): Unsubscribe;
+  /** Hands every change committed before the call to the listeners before resolving. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }

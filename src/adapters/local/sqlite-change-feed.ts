@@ -68,6 +68,10 @@ export class SqliteChangeFeed implements ChangeFeed {
     return this.add(this.batchListeners, batchId, onChange);
   }
 
+  async flush(): Promise<void> {
+    if (this.listening()) this.drain();
+  }
+
   async close(): Promise<void> {
     this.jobListeners.clear();
     this.batchListeners.clear();

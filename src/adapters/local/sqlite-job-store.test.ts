@@ -70,6 +70,27 @@ describe('SqliteJobStore on a shared file', () => {
     }
   });
 
+  it("hands another process's commits to the listeners at once on flush, without waiting for the poll", async () => {
+    const path = freshPath();
+    const api = open(openSqlite(path), 60_000);
+    const worker = open(openSqlite(path));
+    try {
+      const { batch, children } = buildBatch(2);
+      await api.store.createBatch(batch, children);
+      const id = children[0]!.id;
+      const ofBatch = recorder<[string[]]>();
+      api.feed.watchBatch(batch.id, ofBatch.listener);
+      await worker.store.markQueued([id], at(0));
+      // The poll is a minute away: only flush can bring the change now.
+      expect(ofBatch.calls).toHaveLength(0);
+      await api.feed.flush();
+      expect(sawChild(ofBatch.calls, id)).toBe(true);
+    } finally {
+      await worker.close();
+      await api.close();
+    }
+  });
+
   it('keeps every record after the file is closed and opened again', async () => {
     const path = freshPath();
     const first = open(openSqlite(path));
