@@ -96,7 +96,12 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
   for (const id of pending) {
     if (await stopped(deps.jobs, id)) continue;
     const c = byId.get(id)!;
-    await deps.jobs.release(id, c.attempt, { code: 'NOT_RUN', message: 'the shard stopped before this ligand', retryable: true }, deps.clock());
+    await deps.jobs.release(
+      id,
+      c.attempt,
+      { code: 'NOT_RUN', message: 'the shard stopped before this ligand', retryable: true },
+      deps.clock(),
+    );
     retrying++;
   }
   return { status: retrying > 0 ? 503 : 200, settled, skipped, retrying };
@@ -110,7 +115,9 @@ async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome)
       await deps.jobs.release(c.job.id, c.attempt, outcome.error, now);
       return 'released';
     }
-    const error = outcome.error.retryable ? { ...outcome.error, message: `${outcome.error.message} (after ${c.attempt} attempts)` } : outcome.error;
+    const error = outcome.error.retryable
+      ? { ...outcome.error, message: `${outcome.error.message} (after ${c.attempt} attempts)` }
+      : outcome.error;
     await deps.jobs.fail(c.job.id, c.attempt, { ...error, retryable: outcome.error.retryable }, now);
     return 'done';
   }
@@ -127,7 +134,8 @@ async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome)
   }
   const result: Result = { ...outcome.result, artifacts };
   const done = await deps.jobs.complete(c.job.id, c.attempt, result, deps.clock());
-  if (!done) deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
+  if (!done)
+    deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
   return 'done';
 }
 
@@ -144,7 +152,11 @@ async function stopped(jobs: JobStore, jobId: string): Promise<boolean> {
 }
 
 function attemptsExhausted(attempts: number): JobError {
-  return { code: 'ATTEMPTS_EXHAUSTED', message: `the job was tried ${attempts} times and its worker never finished it`, retryable: false };
+  return {
+    code: 'ATTEMPTS_EXHAUSTED',
+    message: `the job was tried ${attempts} times and its worker never finished it`,
+    retryable: false,
+  };
 }
 
 function noRunner(model: string): JobError {

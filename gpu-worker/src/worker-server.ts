@@ -18,7 +18,12 @@ export interface RunningWorker {
  * The worker service, the Cloud Tasks HTTP target: `POST /tasks` runs a task (ids only),
  * `GET /models` says which runners can run here and why not, `GET /healthz`.
  */
-export async function startWorkerServer(deps: TaskHandlerDeps, slots: Semaphore, host: string, port: number): Promise<RunningWorker> {
+export async function startWorkerServer(
+  deps: TaskHandlerDeps,
+  slots: Semaphore,
+  host: string,
+  port: number,
+): Promise<RunningWorker> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return void res.writeHead(200).end('ok\n');
@@ -35,7 +40,10 @@ export async function startWorkerServer(deps: TaskHandlerDeps, slots: Semaphore,
     void readBody(req, MAX_TASK_BYTES)
       .then((text) => parsePayload(text))
       .then(async (payload) => {
-        if (!payload) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('expected {"jobIds": [string], "batchId": string|null}\n');
+        if (!payload)
+          return void res
+            .writeHead(400, { 'content-type': 'text/plain' })
+            .end('expected {"jobIds": [string], "batchId": string|null}\n');
         const outcome = await slots.run(() => handleTask(deps, payload));
         deps.log('info', 'task done', { taskName, retryCount, ...outcome });
         res.writeHead(outcome.status, { 'content-type': 'application/json' }).end(JSON.stringify(outcome));

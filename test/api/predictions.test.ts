@@ -58,7 +58,10 @@ describe('single predictions over HTTP', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const page: Awaited<ReturnType<typeof server.request<JobsQuery, JobsQueryVariables>>> = await server.request(JobsDocument, { first: 2, after });
+      const page: Awaited<ReturnType<typeof server.request<JobsQuery, JobsQueryVariables>>> = await server.request(JobsDocument, {
+        first: 2,
+        after,
+      });
       expect(page.errors).toBeUndefined();
       seen.push(...page.data!.jobs.edges.map((e) => e.node.id));
       if (!page.data!.jobs.pageInfo.hasNextPage) break;
