@@ -10,6 +10,7 @@ import { attachGraphqlWs } from './graphql-ws.js';
 import { createMetrics } from './metrics.js';
 import { serveGraphiql } from './graphiql/graphiql-page.js';
 import { serveArtifact } from './artifact-route.js';
+import { repoRoot } from '../repo-root.js';
 
 export interface RunningServer {
   server: Server;
@@ -20,7 +21,8 @@ export interface RunningServer {
 }
 
 const GRAPHQL_PATH = '/graphql';
-const GRAPHIQL_ASSETS = join(fileURLToPath(new URL('../../', import.meta.url)), 'dist', 'graphiql');
+// The bundle is built into the checkout's dist/, whether this module runs from src/ or dist/src/.
+const GRAPHIQL_ASSETS = join(repoRoot(fileURLToPath(import.meta.url)) ?? process.cwd(), 'dist', 'graphiql');
 
 /**
  * One HTTP port for everything: GraphQL over HTTP and WebSocket at /graphql (GraphiQL for

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../repo-root.js';
 import { readBox, readReceptor, parseFlags, parseUrl, DEFAULT_URL, type ScreenCommand } from './screen-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -24,7 +25,7 @@ const SAMPLE = join('vina', '1iep');
  * Returns the folder holding the 1IEP sample or says where it looked.
  */
 export function findDemoFixtures(env: NodeJS.ProcessEnv = process.env, from = fileURLToPath(import.meta.url)): string {
-  const base = env.OMTX_FIXTURES ? resolve(env.OMTX_FIXTURES) : join(repoRoot(from), '..', 'shared', 'fixtures');
+  const base = env.OMTX_FIXTURES ? resolve(env.OMTX_FIXTURES) : join(checkout(from), '..', 'shared', 'fixtures');
   const sample = join(base, SAMPLE);
   const needed = ['1iep_receptor.pdbqt', '1iep_receptor.box.txt'].map((f) => join(sample, f));
   const missing = needed.filter((f) => !existsSync(f));
@@ -35,12 +36,10 @@ export function findDemoFixtures(env: NodeJS.ProcessEnv = process.env, from = fi
   return sample;
 }
 
-function repoRoot(from: string): string {
-  for (let dir = dirname(from); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'omtx-hub') return dir;
-    if (dirname(dir) === dir) throw new UsageError(null, `cannot find the omtx-hub repository above ${from}; set OMTX_FIXTURES`);
-  }
+function checkout(from: string): string {
+  const root = repoRoot(from);
+  if (root === null) throw new UsageError(null, `cannot find the omtx-hub repository above ${from}; set OMTX_FIXTURES`);
+  return root;
 }
 
 /** `omtx demo [--url URL]`: the 1IEP screen as a ScreenCommand; null means help. */
