@@ -3,16 +3,19 @@ import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
 import { openLocalAdapters } from '../../src/adapters/local/open-local-adapters.js';
 import { startWorkerServer, type RunningWorker } from './worker-server.js';
 import { Semaphore } from './semaphore.js';
-import { createRunnerRegistry } from './runners/registry.js';
+import { createRunnerRegistry, type RunnerRegistry } from './runners/registry.js';
 
 /**
  * Starts the worker over the embedded adapters of `config.dataDir` (the same SQLite file and
  * artifact directory as the api). The Cloud Run worker opens the Google Cloud adapters instead.
  */
-export async function startWorker(config: WorkerConfig): Promise<RunningWorker & { closeAll(): Promise<void> }> {
+export async function startWorker(
+  config: WorkerConfig,
+  runners: RunnerRegistry = createRunnerRegistry(config),
+): Promise<RunningWorker & { closeAll(): Promise<void> }> {
   const logger = pino({ level: config.logLevel, base: { service: 'omtx-worker' } });
   const { jobs, blobs, feed } = openLocalAdapters(config.dataDir, 'http://unused.invalid');
-  const runners = createRunnerRegistry(config);
+  const shutdown = new AbortController();
   const running = await startWorkerServer(
     {
       jobs,
@@ -21,6 +24,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker &
       clock: () => new Date(),
       leaseMs: config.leaseSeconds * 1000,
       jobMaxAttempts: config.jobMaxAttempts,
+      shutdown: shutdown.signal,
       log: (level, message, fields) => logger[level](fields ?? {}, message),
     },
     new Semaphore(config.concurrency),
@@ -31,6 +35,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker &
   return {
     ...running,
     async closeAll() {
+      // A docking in flight is killed (Cloud Run gives 10 s after SIGTERM): its job is released
+      // as INTERRUPTED, the task answers 503, and the queue delivers it to another worker.
+      shutdown.abort();
       await running.close();
       await feed.close();
       await jobs.close();
@@ -38,9 +45,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker &
   };
 }
 
-/** `omtx worker`: runs until SIGTERM/SIGINT. */
-export async function runWorkerCommand(env: Record<string, string | undefined>): Promise<void> {
-  const worker = await startWorker(loadWorkerConfig(env));
+/** `omtx worker`: runs until SIGTERM/SIGINT (with another registry: a benchmark's runner). */
+export async function runWorkerCommand(env: Record<string, string | undefined>, runners?: RunnerRegistry): Promise<void> {
+  const worker = await startWorker(loadWorkerConfig(env), runners);
   // The parent (`omtx serve`) reads this line to learn the port.
   process.stdout.write(`${JSON.stringify({ workerUrl: worker.url })}\n`);
   const stop = () => void worker.closeAll().then(() => process.exit(0));

@@ -13,6 +13,8 @@ export interface TaskHandlerDeps {
   clock: () => Date;
   leaseMs: number;
   jobMaxAttempts: number;
+  /** Aborted when the worker shuts down: the running tool is killed and its job goes back to the queue. */
+  shutdown: AbortSignal;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -73,7 +75,7 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
     }
     const outcomes = runner.runShard(
       { jobs: claimed.map((c) => c.job), protein, parameters: first.parameters },
-      { shouldStop: (jobId: string) => stopped(deps.jobs, jobId) },
+      { shouldStop: (jobId: string) => stopped(deps.jobs, jobId), signal: deps.shutdown },
     );
     for await (const { jobId, outcome } of outcomes) {
       const c = byId.get(jobId);
