@@ -1,35 +1,9 @@
 import { openSqlite, type SqliteDatabase } from '../../src/adapters/local/sqlite/database.js';
-import { SqliteJobStore } from '../../src/adapters/local/sqlite-job-store.js';
+import { JOB_COLUMNS, SqliteJobStore } from '../../src/adapters/local/sqlite-job-store.js';
 import { jobToRow, type JobRow } from '../../src/adapters/local/sqlite/job-rows.js';
 import type { Job } from '../../src/domain/job.js';
 import { buildJob, buildLigand, buildParameters, buildProtein, buildResult } from '../../src/ports/testing/records.js';
 import { drugLikeSmiles } from './smiles.js';
-
-/** The `jobs` columns, in the order of the store's own insert. */
-const JOB_COLUMNS: (keyof JobRow)[] = [
-  'id',
-  'owner',
-  'kind',
-  'model',
-  'name',
-  'status',
-  'ligand',
-  'protein',
-  'parameters',
-  'batch_id',
-  'batch_index',
-  'result',
-  'error',
-  'affinity',
-  'confidence',
-  'attempts',
-  'lease_expires_at',
-  'created_at',
-  'updated_at',
-  'started_at',
-  'completed_at',
-  'idempotency_key',
-];
 
 /** The id of the i-th seeded job: UUID-shaped, like the api's own ids. */
 export function seededJobId(i: number): string {

@@ -1,7 +1,4 @@
-/**
- * Varied drug-like SMILES for the benchmarks: scaffolds × substituents, the same generator as
- * bench/validation.bench.ts (that file is a vitest bench and cannot be imported outside vitest).
- */
+/** Varied drug-like SMILES for the benchmarks: scaffolds × substituents. */
 const SCAFFOLDS = [
   'c1cc({A})c({C})cc1C(=O)N{B}',
   'c1nc({A})c2cc({B})c({C})cc2n1',

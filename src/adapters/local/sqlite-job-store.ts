@@ -19,7 +19,8 @@ import { migrateJobSchema } from './sqlite/job-schema.js';
 import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type JobRow } from './sqlite/job-rows.js';
 import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
 
-const JOB_COLUMNS: (keyof JobRow)[] = [
+/** The `jobs` columns, in the order of the store's inserts. */
+export const JOB_COLUMNS: (keyof JobRow)[] = [
   'id',
   'owner',
   'kind',
