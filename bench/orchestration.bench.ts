@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openSqlite } from '../src/adapters/local/sqlite/database.js';
 import { SqliteJobStore } from '../src/adapters/local/sqlite-job-store.js';
-import { emptyCounts, type Batch, type Job, type Pocket } from '../src/domain/job.js';
+import { emptyCounts, pendingJob, type Batch, type Job, type Pocket } from '../src/domain/job.js';
 import { buildLigand, buildParameters } from '../src/ports/testing/records.js';
 import { LIGANDS } from './worker/drug-ligands.js';
 import {
@@ -117,32 +117,28 @@ async function storeFloor(count: number): Promise<number> {
     const batchId = randomUUID();
     const parameters = buildParameters();
     const protein = { name: 'stub', sequence: null, structure: { format: 'PDBQT' as const, content: RECEPTOR }, pocket: POCKET };
-    const children: Job[] = Array.from({ length: count }, (_, i) => ({
-      id: randomUUID(),
-      owner: 'local',
-      kind: 'BATCH_CHILD',
-      model: 'VINA',
-      name: `L${i}`,
-      status: 'PENDING',
-      ligand: buildLigand({
-        name: `L${i}`,
-        smiles: LIGANDS[i % LIGANDS.length]![1],
-        canonicalSmiles: LIGANDS[i % LIGANDS.length]![1],
-      }),
-      protein: null,
-      parameters,
-      batchId,
-      batchIndex: i,
-      result: null,
-      error: null,
-      attempts: 0,
-      leaseExpiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      idempotencyKey: null,
-    }));
+    const children: Job[] = Array.from({ length: count }, (_, i) =>
+      pendingJob(
+        {
+          id: randomUUID(),
+          owner: 'local',
+          kind: 'BATCH_CHILD',
+          model: 'VINA',
+          name: `L${i}`,
+          ligand: buildLigand({
+            name: `L${i}`,
+            smiles: LIGANDS[i % LIGANDS.length]![1],
+            canonicalSmiles: LIGANDS[i % LIGANDS.length]![1],
+          }),
+          protein: null,
+          parameters,
+          batchId,
+          batchIndex: i,
+          idempotencyKey: null,
+        },
+        now,
+      ),
+    );
     const batch: Batch = {
       id: batchId,
       owner: 'local',

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { openSqlite } from '../src/adapters/local/sqlite/database.js';
 import { SqliteJobStore } from '../src/adapters/local/sqlite-job-store.js';
 import { batchToRow, jobToRow } from '../src/adapters/local/sqlite/job-rows.js';
-import { emptyCounts, type Batch, type Job } from '../src/domain/job.js';
+import { emptyCounts, pendingJob, type Batch, type Job } from '../src/domain/job.js';
 import { buildParameters, buildProtein } from '../src/ports/testing/records.js';
 import { drugLikeSmiles } from './support/smiles.js';
 import { gql, startHub } from './support/processes.js';
@@ -130,28 +130,22 @@ function plainInsert(count: number): number {
 }
 
 function child(batch: Batch, index: number, smiles: string, now: Date): Job {
-  return {
-    id: randomUUID(),
-    owner: batch.owner,
-    kind: 'BATCH_CHILD',
-    model: batch.model,
-    name: `L${index}`,
-    status: 'PENDING',
-    ligand: { name: `L${index}`, smiles, canonicalSmiles: smiles, heavyAtoms: 25, rotatableBonds: 5, structure: null },
-    protein: null,
-    parameters: batch.parameters,
-    batchId: batch.id,
-    batchIndex: index,
-    result: null,
-    error: null,
-    attempts: 0,
-    leaseExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: null,
-    completedAt: null,
-    idempotencyKey: null,
-  };
+  return pendingJob(
+    {
+      id: randomUUID(),
+      owner: batch.owner,
+      kind: 'BATCH_CHILD',
+      model: batch.model,
+      name: `L${index}`,
+      ligand: { name: `L${index}`, smiles, canonicalSmiles: smiles, heavyAtoms: 25, rotatableBonds: 5, structure: null },
+      protein: null,
+      parameters: batch.parameters,
+      batchId: batch.id,
+      batchIndex: index,
+      idempotencyKey: null,
+    },
+    now,
+  );
 }
 
 export async function run(): Promise<BenchReport> {

@@ -73,10 +73,11 @@ export class Topic<State, Change> {
   }
 
   private async flush(): Promise<void> {
+    let joining: CoalescingStream<State>[] = [];
     try {
       if (!this.closed && (this.changes.length > 0 || this.newcomers.length > 0)) {
         const changes = this.changes;
-        const joining = this.newcomers;
+        joining = this.newcomers;
         this.changes = [];
         this.newcomers = [];
         this.lastFlush = Date.now();
@@ -104,7 +105,7 @@ export class Topic<State, Change> {
       // A failed read ends every stream rather than leaving subscribers waiting forever;
       // clients see the subscription complete and may subscribe again.
       this.onError(error);
-      for (const member of [...this.members, ...this.newcomers]) member.end();
+      for (const member of [...this.members, ...this.newcomers, ...joining]) member.end();
     } finally {
       this.flushing = false;
       if (!this.closed && (this.changes.length > 0 || this.newcomers.length > 0)) this.schedule();

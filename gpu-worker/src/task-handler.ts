@@ -42,20 +42,25 @@ interface Claimed {
 export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): Promise<TaskOutcome> {
   const claimed: Claimed[] = [];
   let skipped = 0;
+  // Children held back by their batch's maxConcurrent: the ones claimed still run, and the
+  // task answers 503 so the queue brings the rest again later (claims make that safe).
+  let throttled = 0;
   for (const id of payload.jobIds) {
     const claim = await deps.jobs.claim(id, deps.clock(), deps.leaseMs);
     if (!claim.claimed) {
-      skipped++;
-      if (claim.reason === 'THROTTLED') return { status: 503, settled: 0, skipped, retrying: payload.jobIds.length };
+      if (claim.reason === 'THROTTLED') throttled++;
+      else skipped++;
       continue;
     }
-    if (claim.attempt > deps.jobMaxAttempts) {
-      await deps.jobs.fail(id, claim.attempt, attemptsExhausted(claim.attempt - 1), deps.clock());
+    // Attempts count from the user's last retry, so a retried job gets a fresh budget.
+    const tries = claim.attempt - claim.job.attemptsBeforeRetry;
+    if (tries > deps.jobMaxAttempts) {
+      await deps.jobs.fail(id, claim.attempt, attemptsExhausted(tries - 1), deps.clock());
       continue;
     }
     claimed.push({ job: claim.job, attempt: claim.attempt });
   }
-  if (claimed.length === 0) return { status: 200, settled: 0, skipped, retrying: 0 };
+  if (claimed.length === 0) return { status: throttled > 0 ? 503 : 200, settled: 0, skipped, retrying: throttled };
 
   const first = claimed[0]!.job;
   const protein = await proteinOf(deps.jobs, first);
@@ -66,12 +71,17 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
   let retrying = 0;
 
   const keepLeases = setInterval(() => {
-    for (const id of pending) void deps.jobs.renewLease(id, byId.get(id)!.attempt, deps.clock(), deps.leaseMs);
+    for (const id of pending) {
+      // A failed renewal (the store busy) is retried on the next tick; the lease has slack.
+      deps.jobs
+        .renewLease(id, byId.get(id)!.attempt, deps.clock(), deps.leaseMs)
+        .catch((error: unknown) => deps.log('warn', 'lease renewal failed', { jobId: id, err: error }));
+    }
   }, deps.leaseMs / 3);
   try {
     if (!runner) {
       for (const c of claimed) await settle(deps, c, { ok: false, error: noRunner(first.model) });
-      return { status: 200, settled: claimed.length, skipped, retrying: 0 };
+      return { status: throttled > 0 ? 503 : 200, settled: claimed.length, skipped, retrying: throttled };
     }
     const outcomes = runner.runShard(
       { jobs: claimed.map((c) => c.job), protein, parameters: first.parameters },
@@ -106,6 +116,7 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
     );
     retrying++;
   }
+  retrying += throttled;
   return { status: retrying > 0 ? 503 : 200, settled, skipped, retrying };
 }
 
@@ -113,7 +124,7 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
 async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome): Promise<'done' | 'released'> {
   const now = deps.clock();
   if (!outcome.ok) {
-    if (outcome.error.retryable && c.attempt < deps.jobMaxAttempts) {
+    if (outcome.error.retryable && c.attempt - c.job.attemptsBeforeRetry < deps.jobMaxAttempts) {
       await deps.jobs.release(c.job.id, c.attempt, outcome.error, now);
       return 'released';
     }

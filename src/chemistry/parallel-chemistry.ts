@@ -116,5 +116,8 @@ function startWorker(): WorkerHandle {
           }),
     terminate: () => worker.terminate(),
   };
-  return { ...handle, ready: handle.next() };
+  const ready = handle.next();
+  // A warm worker may die while idle; its use then fails and drops it, never an unhandled rejection.
+  ready.catch(() => {});
+  return { ...handle, ready };
 }

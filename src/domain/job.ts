@@ -120,6 +120,8 @@ export interface Job {
   result: Result | null;
   error: JobError | null;
   attempts: number;
+  /** `attempts` when a user last retried the job: the worker's attempt budget counts from here. */
+  attemptsBeforeRetry: number;
   /** Lease of the attempt that runs the job, while RUNNING. */
   leaseExpiresAt: Date | null;
   createdAt: Date;
@@ -180,6 +182,7 @@ export function pendingJob(fields: NewJob, now: Date): Job {
     result: null,
     error: null,
     attempts: 0,
+    attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
     createdAt: now,
     updatedAt: now,

@@ -569,7 +569,8 @@ export function describeJobStoreContract(
         expect(third).toBeGreaterThan(second);
         // The worker of attempt 1 wakes up: it holds nothing.
         expect(await store.complete(id, 1, buildResult(), at(LEASE_MS + 6))).toBeNull();
-        expect(await getJob(store, id)).toMatchObject({ status: 'RUNNING', attempts: third });
+        // …and the attempt budget starts again from the retry.
+        expect(await getJob(store, id)).toMatchObject({ status: 'RUNNING', attempts: third, attemptsBeforeRetry: second });
       });
     });
 

@@ -37,6 +37,7 @@ export const JOB_COLUMNS: (keyof JobRow)[] = [
   'affinity',
   'confidence',
   'attempts',
+  'attempts_before_retry',
   'lease_expires_at',
   'created_at',
   'updated_at',
@@ -259,7 +260,9 @@ export class SqliteJobStore implements JobStore {
         `SELECT * FROM jobs WHERE batch_id = ? AND status = 'FAILED' ORDER BY batch_index`,
       ).all(batchId);
       if (failed.length === 0) throw new ConflictError(`batch ${batchId} has no failed jobs to retry`);
-      const jobs = failed.map((row) => this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null }));
+      const jobs = failed.map((row) =>
+        this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null, attemptsBeforeRetry: row.attempts }),
+      );
       this.stmt('UPDATE batches SET completed_at = NULL WHERE id = ?').run(batchId);
       this.recomputeBatchStatus(batchId, now);
       return { batch: this.batchRow(batchId)!, jobs };
@@ -459,7 +462,7 @@ export class SqliteJobStore implements JobStore {
     const row = jobToRow(job);
     this.stmt(
       `UPDATE jobs SET status = @status, result = @result, error = @error, affinity = @affinity, confidence = @confidence,
-           attempts = @attempts, lease_expires_at = @lease_expires_at, updated_at = @updated_at, started_at = @started_at,
+           attempts = @attempts, attempts_before_retry = @attempts_before_retry, lease_expires_at = @lease_expires_at, updated_at = @updated_at, started_at = @started_at,
            completed_at = @completed_at WHERE id = @id`,
     ).run(row);
   }

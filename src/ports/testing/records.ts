@@ -80,6 +80,7 @@ export function buildJob(overrides: Partial<Job> = {}): Job {
     result: null,
     error: null,
     attempts: 0,
+    attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
     createdAt,
     updatedAt: createdAt,

@@ -18,6 +18,7 @@ export interface JobRow {
   affinity: number | null;
   confidence: number | null;
   attempts: number;
+  attempts_before_retry: number;
   lease_expires_at: number | null;
   created_at: number;
   updated_at: number;
@@ -89,6 +90,7 @@ export function jobFromRow(r: JobRow): Job {
     result: null,
     error: r.error === null ? null : (JSON.parse(r.error) as JobError),
     attempts: r.attempts,
+    attemptsBeforeRetry: r.attempts_before_retry,
     leaseExpiresAt: date(r.lease_expires_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
@@ -120,6 +122,7 @@ export function jobToRow(j: Job): JobRow {
     affinity: j.result?.affinity?.value ?? null,
     confidence: j.result?.confidence?.score ?? null,
     attempts: j.attempts,
+    attempts_before_retry: j.attemptsBeforeRetry,
     lease_expires_at: ms(j.leaseExpiresAt),
     created_at: j.createdAt.getTime(),
     updated_at: j.updatedAt.getTime(),

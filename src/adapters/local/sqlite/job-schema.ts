@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   affinity REAL,
   confidence REAL,
   attempts INTEGER NOT NULL DEFAULT 0,
+  attempts_before_retry INTEGER NOT NULL DEFAULT 0,
   lease_expires_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
@@ -85,4 +86,9 @@ CREATE TABLE IF NOT EXISTS job_changes (
 
 export function migrateJobSchema(db: SqliteDatabase): void {
   db.exec(DDL);
+  // Files made before the attempt budget restarted on retry lack its column.
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('jobs') as { name: string }[];
+  if (!columns.some((c) => c.name === 'attempts_before_retry')) {
+    db.exec('ALTER TABLE jobs ADD COLUMN attempts_before_retry INTEGER NOT NULL DEFAULT 0');
+  }
 }
