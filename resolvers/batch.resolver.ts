@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import type { Batch } from '../src/domain/job.js';
+import { affinityUnitOf, type Batch } from '../src/domain/job.js';
 import { InvalidInputError } from '../src/domain/errors.js';
 import { batchProgress } from '../src/services/progress.js';
 import { exportBatch } from '../src/services/export-batch.js';
@@ -62,7 +62,7 @@ export class BatchResolver {
       batchId: batch.id,
       bestAffinity: stats.bestAffinity,
       meanAffinity: stats.meanAffinity,
-      unit: batch.model === 'VINA' ? 'KCAL_PER_MOL' : 'LOG10_IC50_UM',
+      unit: affinityUnitOf(batch.model),
       scored: stats.withAffinity,
       counts: batchProgress(batch, ctx.app.clock()),
     };

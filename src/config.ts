@@ -16,7 +16,6 @@ const schema = z.object({
   OMTX_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(4),
   OMTX_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(2),
   OMTX_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(100),
-  OMTX_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   OMTX_REAPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   OMTX_SIGNED_URL_TTL_SECONDS: z.coerce
     .number()
@@ -46,7 +45,6 @@ export interface Config {
   shardSize: number;
   dispatchConcurrency: number;
   taskMaxAttempts: number;
-  leaseSeconds: number;
   reaperIntervalSeconds: number;
   signedUrlTtlSeconds: number;
   maxQueryDepth: number;
@@ -71,7 +69,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shardSize: c.OMTX_SHARD_SIZE,
     dispatchConcurrency: c.OMTX_DISPATCH_CONCURRENCY,
     taskMaxAttempts: c.OMTX_TASK_MAX_ATTEMPTS,
-    leaseSeconds: c.OMTX_LEASE_SECONDS,
     reaperIntervalSeconds: c.OMTX_REAPER_INTERVAL_SECONDS,
     signedUrlTtlSeconds: c.OMTX_SIGNED_URL_TTL_SECONDS,
     maxQueryDepth: c.OMTX_MAX_QUERY_DEPTH,

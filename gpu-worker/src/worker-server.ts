@@ -1,12 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TaskPayload } from '../../src/ports/task-queue.js';
-import { readBody } from '../../src/server/read-body.js';
+import { MAX_TASK_BODY_BYTES, type TaskPayload } from '../../src/ports/task-queue.js';
+import { BodyTooLargeError, readBody } from '../../src/server/read-body.js';
 import { handleTask, type TaskHandlerDeps } from './task-handler.js';
 import type { Semaphore } from './semaphore.js';
-
-/** Cloud Tasks caps a task body at 100 KB; ids only. */
-const MAX_TASK_BYTES = 100 * 1024;
 
 export interface RunningWorker {
   server: Server;
@@ -37,7 +34,7 @@ export async function startWorkerServer(
     if (req.method !== 'POST' || path !== '/tasks') return void res.writeHead(404).end();
     const taskName = req.headers['x-cloudtasks-taskname'];
     const retryCount = req.headers['x-cloudtasks-taskretrycount'];
-    void readBody(req, MAX_TASK_BYTES)
+    void readBody(req, MAX_TASK_BODY_BYTES)
       .then((text) => parsePayload(text))
       .then(async (payload) => {
         if (!payload)
@@ -49,6 +46,9 @@ export async function startWorkerServer(
         res.writeHead(outcome.status, { 'content-type': 'application/json' }).end(JSON.stringify(outcome));
       })
       .catch((error: unknown) => {
+        // A body over Cloud Tasks' limit is not a task of ours; no retry can fix it.
+        if (error instanceof BodyTooLargeError)
+          return void res.writeHead(413, { 'content-type': 'text/plain' }).end(`${error.message}\n`);
         // A store or blob fault: the queue retries the task; claims make the retry safe.
         deps.log('error', 'task failed', { taskName, err: error });
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('task failed; it will be retried\n');

@@ -60,6 +60,11 @@ export interface Parameters {
 
 export type AffinityUnit = 'LOG10_IC50_UM' | 'KCAL_PER_MOL';
 
+/** The unit each model reports affinity in: Vina's score, Boltz-2's log10 IC50. */
+export function affinityUnitOf(model: ModelName): AffinityUnit {
+  return model === 'VINA' ? 'KCAL_PER_MOL' : 'LOG10_IC50_UM';
+}
+
 export interface Affinity {
   value: number;
   unit: AffinityUnit;

@@ -1151,6 +1151,7 @@ export function describeJobStoreContract(
 
       it('refuses a cursor from another list or ordering, and a cursor it never issued, with InvalidCursorError', async () => {
         const { batch } = await createBatchOf(store, 5);
+        const { batch: other } = await createBatchOf(store, 5);
         await store.createJob(buildJob());
         const byIndex = (await store.listBatchJobs(batch.id, {}, INDEX_ASC, { first: 2 })).edges[1]!.cursor;
         const byAffinity = (await store.listBatchJobs(batch.id, {}, { field: 'AFFINITY', direction: 'ASC' }, { first: 2 }))
@@ -1170,6 +1171,11 @@ export function describeJobStoreContract(
           ],
           ['affinity cursor, index order', () => store.listBatchJobs(batch.id, {}, INDEX_ASC, { last: 2, before: byAffinity })],
           ['jobs cursor, batch children', () => store.listBatchJobs(batch.id, {}, INDEX_ASC, { first: 2, after: ofJobs })],
+          ["one batch's cursor, another batch", () => store.listBatchJobs(other.id, {}, INDEX_ASC, { first: 2, after: byIndex })],
+          [
+            'unfiltered cursor, filtered list',
+            () => store.listBatchJobs(batch.id, { status: 'PENDING' }, INDEX_ASC, { first: 2, after: byIndex }),
+          ],
           ['batches cursor, jobs', () => store.listJobs('alice', {}, { first: 2, after: ofBatches })],
           ['jobs cursor, batches', () => store.listBatches('alice', {}, { last: 2, before: ofJobs })],
           ['garbage', () => store.listJobs('alice', {}, { first: 2, after: 'not a cursor!' })],

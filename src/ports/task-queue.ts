@@ -3,6 +3,9 @@
  * delivery is at least once by HTTP POST, a 2xx ends a task and anything else retries it
  * with exponential backoff until the attempt limit.
  */
+/** Cloud Tasks refuses task bodies over 100 KB: tasks carry ids, never inputs. */
+export const MAX_TASK_BODY_BYTES = 100 * 1024;
+
 export interface TaskPayload {
   /** Ids only, never inputs: the worker reads the jobs from the JobStore. */
   jobIds: string[];

@@ -35,9 +35,10 @@ export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema,
         return { ...result, errors: result.errors.map((e) => formatError(e, e, onInternal)) };
       },
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map(
-          (e) =>
-            new GraphQLError(formatError(e, e, onInternal).message, { extensions: formatError(e, e, onInternal).extensions }),
+        errors.map((e) =>
+          ((formatted) => new GraphQLError(formatted.message, { extensions: formatted.extensions }))(
+            formatError(e, e, onInternal),
+          ),
         ),
     },
     wss,

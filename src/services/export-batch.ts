@@ -1,4 +1,4 @@
-import type { ArtifactRef, Batch, Job } from '../domain/job.js';
+import { affinityUnitOf, type ArtifactRef, type Batch, type Job } from '../domain/job.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobStore } from '../ports/job-store.js';
 
@@ -66,7 +66,7 @@ async function rankedChildren(jobs: JobStore, batchId: string): Promise<Ranked[]
 }
 
 function unitOf(batch: Batch): string {
-  return batch.model === 'VINA' ? 'KCAL_PER_MOL' : 'LOG10_IC50_UM';
+  return affinityUnitOf(batch.model);
 }
 
 function toCsv(batch: Batch, rows: Ranked[]): string {

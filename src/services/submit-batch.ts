@@ -83,6 +83,9 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
     },
     children,
   );
-  if (created) await dispatchJobs(deps, children, 'r0');
-  return { batch, skipped: created ? checked.ligandProblems : [], created };
+  if (!created) return { batch, skipped: [], created };
+  await dispatchJobs(deps, children, 'r0');
+  // With its counters as they are now that the children are queued.
+  const [queued] = await deps.jobs.getBatches([batch.id]);
+  return { batch: queued ?? batch, skipped: checked.ligandProblems, created };
 }

@@ -31,6 +31,8 @@ export async function submitPrediction(deps: ServiceDeps, owner: string, draft: 
       now,
     ),
   );
-  if (created) await dispatchJobs(deps, [job], 'r0');
-  return job;
+  if (!created) return job;
+  await dispatchJobs(deps, [job], 'r0');
+  // As stored now (QUEUED, or further if the worker was quick), not as first written.
+  return (await deps.jobs.getJobs([job.id]))[0] ?? job;
 }

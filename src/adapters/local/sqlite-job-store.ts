@@ -290,7 +290,11 @@ export class SqliteJobStore implements JobStore {
         where.push('model = ?');
         params.push(filter.model);
       }
-      return this.jobPage([{ where: where.join(' AND '), params, keys: ['batch_index'], direction: 'ASC' }], 'jobs:batch', page);
+      return this.jobPage(
+        [{ where: where.join(' AND '), params, keys: ['batch_index'], direction: 'ASC' }],
+        listName('jobs:batch', filter),
+        page,
+      );
     }
     const where = ['owner = ?', 'kind = ?'];
     const params: unknown[] = [owner, filter.kind ?? 'INDIVIDUAL'];
@@ -302,7 +306,11 @@ export class SqliteJobStore implements JobStore {
       where.push('model = ?');
       params.push(filter.model);
     }
-    return this.jobPage([{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }], 'jobs', page);
+    return this.jobPage(
+      [{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }],
+      listName('jobs', filter),
+      page,
+    );
   }
 
   async listBatches(owner: string, filter: BatchFilter, page: PageRequest): Promise<Page<Batch>> {
@@ -321,7 +329,7 @@ export class SqliteJobStore implements JobStore {
         statement: (sql) => this.stmt(sql),
         select: 'SELECT * FROM batches',
         segments: [{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }],
-        ordering: 'batches',
+        ordering: listName('batches', filter),
         map: batchFromRow,
       },
       resolvePageRequest(page, DEFAULT_PAGE_SIZE),
@@ -334,7 +342,7 @@ export class SqliteJobStore implements JobStore {
     if (order.field === 'INDEX') {
       return this.jobPage(
         [{ where: base, params, keys: ['batch_index'], direction: order.direction }],
-        `batch:index:${order.direction}`,
+        listName(`batch:${batchId}:index:${order.direction}`, filter),
         page,
       );
     }
@@ -343,7 +351,7 @@ export class SqliteJobStore implements JobStore {
       { where: `${base} AND ${column} IS NOT NULL`, params, keys: [column, 'batch_index'], direction: order.direction },
       { where: `${base} AND ${column} IS NULL`, params, keys: ['batch_index'], direction: 'ASC' },
     ];
-    return this.jobPage(segments, `batch:${column}:${order.direction}`, page);
+    return this.jobPage(segments, listName(`batch:${batchId}:${column}:${order.direction}`, filter), page);
   }
 
   async batchStats(batchId: string): Promise<BatchStats> {
@@ -481,4 +489,12 @@ export class SqliteJobStore implements JobStore {
       batchId,
     );
   }
+}
+
+/**
+ * Names a list in its cursors: the ordering and every filter, so a cursor handed to another
+ * list (another batch, another filter) is refused instead of paging the wrong rows.
+ */
+function listName(ordering: string, filter: object): string {
+  return `${ordering}:${JSON.stringify(filter)}`;
 }

@@ -8,7 +8,7 @@ import { TaskTable, type FailedTaskRow, type LeasedTask } from './task-queue/tas
 import { taskBody } from './task-queue/validate.js';
 
 export type { FailedTask, SqliteTaskQueueOptions } from './task-queue/options.js';
-export { InvalidTaskError, MAX_TASK_BODY_BYTES } from './task-queue/validate.js';
+export { InvalidTaskError } from './task-queue/validate.js';
 
 /**
  * A lease outlives the dispatch deadline by this much, so our own abort always lands before

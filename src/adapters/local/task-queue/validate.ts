@@ -1,8 +1,5 @@
 import { DomainError } from '../../../domain/errors.js';
-import type { TaskRequest } from '../../../ports/task-queue.js';
-
-/** Cloud Tasks' limit on a task's size; bodies are ids only, so this is never near. */
-export const MAX_TASK_BODY_BYTES = 100 * 1024;
+import { MAX_TASK_BODY_BYTES, type TaskRequest } from '../../../ports/task-queue.js';
 
 /** Cloud Tasks task ids: letters, digits, hyphens and underscores, at most 500 of them. */
 const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
