@@ -35,7 +35,8 @@ export class SqliteChangeFeed implements ChangeFeed {
   private readonly pollIntervalMs: number;
   private readonly retentionMs: number;
   private readonly readChanges;
-  private lastPrune = Date.now();
+  /** Old changes go whether or not anyone listens (an api whose clients only poll). */
+  private readonly pruner: NodeJS.Timeout;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -48,6 +49,8 @@ export class SqliteChangeFeed implements ChangeFeed {
     );
     const row = db.prepare('SELECT max(seq) AS seq FROM job_changes').get() as { seq: number | null };
     this.lastSeq = row.seq ?? 0;
+    this.pruner = setInterval(() => this.prune(), Math.max(1_000, this.retentionMs / 10));
+    this.pruner.unref();
   }
 
   /** Called by the store after each commit of this process: read the log on the next tick. */
@@ -76,6 +79,7 @@ export class SqliteChangeFeed implements ChangeFeed {
     this.jobListeners.clear();
     this.batchListeners.clear();
     this.stopPolling();
+    clearInterval(this.pruner);
   }
 
   private add<L>(map: Map<string, Set<L>>, id: string, listener: L): Unsubscribe {
@@ -121,7 +125,6 @@ export class SqliteChangeFeed implements ChangeFeed {
       this.dispatch(rows);
       if (rows.length < 10000) break;
     }
-    this.prune();
   }
 
   private dispatch(rows: ChangeRow[]): void {
@@ -143,9 +146,6 @@ export class SqliteChangeFeed implements ChangeFeed {
   }
 
   private prune(): void {
-    const now = Date.now();
-    if (now - this.lastPrune < this.retentionMs / 10) return;
-    this.lastPrune = now;
-    this.db.prepare('DELETE FROM job_changes WHERE at < ?').run(now - this.retentionMs);
+    if (this.db.open) this.db.prepare('DELETE FROM job_changes WHERE at < ?').run(Date.now() - this.retentionMs);
   }
 }

@@ -91,6 +91,26 @@ describe('SqliteJobStore on a shared file', () => {
     }
   });
 
+  it('prunes old changes from the log even when nobody listens', async () => {
+    const db = openSqlite(freshPath());
+    const store = new SqliteJobStore(db);
+    const feed = new SqliteChangeFeed(db, { retentionMs: 10 });
+    try {
+      const { batch, children } = buildBatch(3);
+      await store.createBatch(batch, children);
+      await store.markQueued(
+        children.map((c) => c.id),
+        at(0),
+      );
+      const count = () => (db.prepare('SELECT count(*) AS n FROM job_changes').get() as { n: number }).n;
+      expect(count()).toBeGreaterThan(0);
+      await expect.poll(count, { timeout: 5_000 }).toBe(0);
+    } finally {
+      await feed.close();
+      await store.close();
+    }
+  });
+
   it('keeps every record after the file is closed and opened again', async () => {
     const path = freshPath();
     const first = open(openSqlite(path));
