@@ -629,6 +629,20 @@ export function describeJobStoreContract(
         expect(limited).toHaveLength(1);
         expect([old.id, lessOld.id]).toContain(limited[0]!.id);
       });
+
+      it('lists jobs QUEUED and unchanged since before a time', async () => {
+        const waiting = buildJob({ createdAt: at(0) });
+        const fresh = buildJob({ createdAt: at(0) });
+        const running = buildJob({ createdAt: at(0) });
+        for (const job of [waiting, fresh, running]) await store.createJob(job);
+        await store.markQueued([waiting.id, running.id], at(100));
+        await store.markQueued([fresh.id], at(5000));
+        await claimOk(store, running.id, at(200));
+
+        const lost = await store.listStaleQueued(at(2000), 10);
+
+        expect(lost.map((j) => j.id)).toEqual([waiting.id]);
+      });
     });
 
     describe('cancel and retry', () => {

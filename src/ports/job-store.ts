@@ -71,6 +71,11 @@ export interface JobStore {
   requeueExpired(now: Date, limit: number): Promise<Job[]>;
   /** Jobs left PENDING since before `olderThan` (their enqueue never happened). */
   listStalePending(olderThan: Date, limit: number): Promise<Job[]>;
+  /**
+   * Jobs QUEUED and unchanged since before `olderThan`: their task may be gone (the queue
+   * gave a duplicate delivery 2xx while the first released the job, an enqueue failed).
+   */
+  listStaleQueued(olderThan: Date, limit: number): Promise<Job[]>;
 
   /** A PENDING, QUEUED or RUNNING job ends CANCELLED; a finished one is a ConflictError. */
   cancelJob(owner: string, jobId: string, now: Date): Promise<Job>;

@@ -213,6 +213,14 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  async listStaleQueued(olderThan: Date, limit: number): Promise<Job[]> {
+    return this.stmt<[number, number], JobRow>(
+      `SELECT * FROM jobs WHERE status = 'QUEUED' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+    )
+      .all(olderThan.getTime(), limit)
+      .map(jobFromRow);
+  }
+
   async listStalePending(olderThan: Date, limit: number): Promise<Job[]> {
     return this.stmt<[number, number], JobRow>(
       `SELECT * FROM jobs WHERE status = 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?`,

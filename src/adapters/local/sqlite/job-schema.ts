@@ -72,6 +72,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_batch_affinity ON jobs (batch_id, affinity, b
 CREATE INDEX IF NOT EXISTS jobs_by_batch_confidence ON jobs (batch_id, confidence, batch_index) WHERE confidence IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_running_leases ON jobs (lease_expires_at) WHERE status = 'RUNNING';
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (created_at) WHERE status = 'PENDING';
+CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (updated_at) WHERE status = 'QUEUED';
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 -- The change log: written in the same transaction as the change it records, read by the
