@@ -4,9 +4,10 @@
  * batch to its end, the machine line and a CPU-profile summary.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/processes.js';
+import { machineSummary as coreMachineSummary } from '../support/machine.js';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -18,19 +19,6 @@ export interface Proc {
   child: ChildProcess;
   /** SIGTERM, then waits for the exit (a `--cpu-prof` profile is written then). */
   stop(): Promise<void>;
-}
-
-/** A port free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function profileFlags(dir: string | undefined): string[] {
@@ -176,23 +164,11 @@ function toolVersion(file: string, args: string[], pattern: RegExp): string {
   return pattern.exec(`${run.stdout ?? ''}${run.stderr ?? ''}`)?.[1] ?? 'not found';
 }
 
-/** The machine line: the figures mean little without it. */
+/** The machine line with the docking tools' versions: the figures mean little without it. */
 export function machineSummary(): string {
-  let model = cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('model name'));
-    if (line) model = line.split(':')[1]!.trim();
-  } catch {
-    // not Linux
-  }
   const vina = toolVersion('vina', ['--version'], /AutoDock Vina v?(\S+)/);
   const obabel = toolVersion('obabel', ['-V'], /Open Babel (\S+)/);
-  return (
-    `${cpus().length} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ` +
-    `vina ${vina}, obabel ${obabel}, ${process.platform} ${process.arch}`
-  );
+  return `${coreMachineSummary()}; vina ${vina}, obabel ${obabel}`;
 }
 
 /** 1-minute load average, to say how busy the (shared) machine was during a run. */
