@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openSqlite } from '../src/adapters/local/sqlite/database.js';
 import { SqliteJobStore } from '../src/adapters/local/sqlite-job-store.js';
-import { emptyCounts, pendingJob, type Batch, type Job, type Pocket } from '../src/domain/job.js';
+import { pendingBatch, pendingJob, type Batch, type Job, type Pocket } from '../src/domain/job.js';
 import { buildLigand, buildParameters } from '../src/ports/testing/records.js';
 import { LIGANDS } from './worker/drug-ligands.js';
 import {
@@ -139,24 +139,20 @@ async function storeFloor(count: number): Promise<number> {
         now,
       ),
     );
-    const batch: Batch = {
-      id: batchId,
-      owner: 'local',
-      name: 'floor',
-      model: 'VINA',
-      status: 'PENDING',
-      protein,
-      parameters,
-      maxConcurrent: null,
-      total: count,
-      counts: { ...emptyCounts(), pending: count },
-      cancelRequested: false,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      idempotencyKey: null,
-    };
+    const batch: Batch = pendingBatch(
+      {
+        id: batchId,
+        owner: 'local',
+        name: 'floor',
+        model: 'VINA',
+        protein: protein,
+        parameters,
+        maxConcurrent: null,
+        idempotencyKey: null,
+      },
+      count,
+      now,
+    );
     const started = performance.now();
     await store.createBatch(batch, children);
     await store.markQueued(

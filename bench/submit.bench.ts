@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { openSqlite } from '../src/adapters/local/sqlite/database.js';
 import { SqliteJobStore } from '../src/adapters/local/sqlite-job-store.js';
 import { batchToRow, jobToRow } from '../src/adapters/local/sqlite/job-rows.js';
-import { emptyCounts, pendingJob, type Batch, type Job } from '../src/domain/job.js';
+import { pendingBatch, pendingJob, type Batch, type Job } from '../src/domain/job.js';
 import { buildParameters, buildProtein } from '../src/ports/testing/records.js';
 import { drugLikeSmiles } from './support/smiles.js';
 import { gql, startHub } from './support/processes.js';
@@ -91,24 +91,20 @@ function plainInsert(count: number): number {
       recyclingSteps: null,
       useMsaServer: null,
     });
-    const batch: Batch = {
-      id: randomUUID(),
-      owner: 'local',
-      name: `bench ${count}`,
-      model: 'BOLTZ2',
-      status: 'PENDING',
-      protein: PROTEIN,
-      parameters,
-      maxConcurrent: null,
-      total: count,
-      counts: { ...emptyCounts(), pending: count },
-      cancelRequested: false,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      idempotencyKey: null,
-    };
+    const batch: Batch = pendingBatch(
+      {
+        id: randomUUID(),
+        owner: 'local',
+        name: `bench ${count}`,
+        model: 'BOLTZ2',
+        protein: PROTEIN,
+        parameters,
+        maxConcurrent: null,
+        idempotencyKey: null,
+      },
+      count,
+      now,
+    );
     const insertBatch = db.prepare(
       `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
          running, completed, failed, cancelled, cancel_requested, created_at, updated_at, started_at, completed_at, idempotency_key)

@@ -195,3 +195,24 @@ export function pendingJob(fields: NewJob, now: Date): Job {
     completedAt: null,
   };
 }
+
+/** What a submission decides about a new batch; the rest starts empty. */
+export type NewBatch = Pick<
+  Batch,
+  'id' | 'owner' | 'name' | 'model' | 'protein' | 'parameters' | 'maxConcurrent' | 'idempotencyKey'
+>;
+
+/** A batch as it is first stored, with `total` children all PENDING. */
+export function pendingBatch(fields: NewBatch, total: number, now: Date): Batch {
+  return {
+    ...fields,
+    status: 'PENDING',
+    total,
+    counts: { ...emptyCounts(), pending: total },
+    cancelRequested: false,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    completedAt: null,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Batch, Job } from '../domain/job.js';
-import { emptyCounts, pendingJob } from '../domain/job.js';
+import { pendingBatch, pendingJob } from '../domain/job.js';
 import { InvalidInputError, type InvalidField } from '../domain/errors.js';
 import type { BatchDraft } from '../domain/submission.js';
 import { validateBatch } from '../domain/validation/index.js';
@@ -63,24 +63,20 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
     ),
   );
   const { batch, created } = await deps.jobs.createBatch(
-    {
-      id: batchId,
-      owner,
-      name: value.name,
-      model: draft.model,
-      status: 'PENDING',
-      protein: value.protein,
-      parameters: value.parameters,
-      maxConcurrent: value.maxConcurrent,
-      total: children.length,
-      counts: { ...emptyCounts(), pending: children.length },
-      cancelRequested: false,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      idempotencyKey: draft.idempotencyKey ?? null,
-    },
+    pendingBatch(
+      {
+        id: batchId,
+        owner,
+        name: value.name,
+        model: draft.model,
+        protein: value.protein,
+        parameters: value.parameters,
+        maxConcurrent: value.maxConcurrent,
+        idempotencyKey: draft.idempotencyKey ?? null,
+      },
+      children.length,
+      now,
+    ),
     children,
   );
   if (!created) return { batch, skipped: [], created };
