@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,6 +151,23 @@ export function makeDataDir(): string {
 
 export function removeDataDir(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/**
+ * For a test file: a maker of data directories that, after the file's tests, kills what
+ * they left running and removes every directory it made.
+ */
+export function dataDirsCleanedAfterAll(): () => string {
+  const made: string[] = [];
+  afterAll(async () => {
+    await killLeftoverProcesses();
+    for (const dir of made) removeDataDir(dir);
+  });
+  return () => {
+    const dir = makeDataDir();
+    made.push(dir);
+    return dir;
+  };
 }
 
 /** Rejects when the process exits before `ready` settles, with what it printed. */

@@ -1,12 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatchProgressDocument, CancelBatchDocument, RetryFailedJobsDocument } from '../../schema/__generated__/graphql.js';
 import {
+  dataDirsCleanedAfterAll,
   batchChildren,
   cheapVinaBatch,
   countByStatus,
-  killLeftoverProcesses,
-  makeDataDir,
-  removeDataDir,
   startOmtxApi,
   storedArtifacts,
   submitBatch,
@@ -18,16 +16,11 @@ import {
 // Cancelling a batch while a shard runs, and retrying failed children, through the real
 // processes (`omtx serve` and its worker) with real Vina.
 
-const dataDirs: string[] = [];
-afterAll(async () => {
-  await killLeftoverProcesses();
-  for (const dir of dataDirs) removeDataDir(dir);
-});
+const newDataDir = dataDirsCleanedAfterAll();
 
 describe('cancelBatch while a shard runs', () => {
   it('cancels every unfinished child, stops the shard between ligands and ends the subscription on CANCELLED', async () => {
-    const dataDir = makeDataDir();
-    dataDirs.push(dataDir);
+    const dataDir = newDataDir();
     const api = await startOmtxApi(dataDir, { OMTX_SHARD_SIZE: '4' });
     try {
       const batchId = await submitBatch(api, cheapVinaBatch('cancelled mid-run', 8));
@@ -106,8 +99,7 @@ describe('cancelBatch while a shard runs', () => {
 
 describe('retryFailedJobs', () => {
   it('sends children that ran past the Vina time limit round again, and they complete once the limit is raised', async () => {
-    const dataDir = makeDataDir();
-    dataDirs.push(dataDir);
+    const dataDir = newDataDir();
     // A 24 Å box searched with exhaustiveness 4 takes Vina well over a second.
     const input = { ...cheapVinaBatch('past the time limit', 2), parameters: { exhaustiveness: 4, numPoses: 1 } };
     input.protein = { ...input.protein, pocket: { center: input.protein.pocket!.center, size: [24, 24, 24] } };

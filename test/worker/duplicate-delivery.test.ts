@@ -1,11 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  dataDirsCleanedAfterAll,
   batchChildren,
   cheapVinaBatch,
   countByStatus,
-  killLeftoverProcesses,
-  makeDataDir,
-  removeDataDir,
   startOmtxApi,
   startOmtxWorker,
   storedArtifacts,
@@ -17,11 +15,7 @@ import {
 // second delivery of a running or finished job into a 2xx no-op. Real processes: an
 // `omtx worker` the test controls, and an api dispatching to it over the same data directory.
 
-const dataDirs: string[] = [];
-afterAll(async () => {
-  await killLeftoverProcesses();
-  for (const dir of dataDirs) removeDataDir(dir);
-});
+const newDataDir = dataDirsCleanedAfterAll();
 
 interface TaskAnswer {
   status: number;
@@ -43,8 +37,7 @@ async function postTask(workerUrl: string, payload: { jobIds: string[]; batchId:
 
 describe('the same task delivered more than once', () => {
   it('runs each job once: duplicates at once and five in a row are answered 2xx and skipped', async () => {
-    const dataDir = makeDataDir();
-    dataDirs.push(dataDir);
+    const dataDir = newDataDir();
     // Four shards may run at once, so concurrent deliveries really race for the claims.
     const worker = await startOmtxWorker(dataDir, { OMTX_WORKER_CONCURRENCY: '4' });
     const api = await startOmtxApi(dataDir, { OMTX_WORKER_URL: worker.url, OMTX_SHARD_SIZE: '4' });

@@ -1,11 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  dataDirsCleanedAfterAll,
   batchChildren,
   cheapVinaBatch,
   countByStatus,
-  killLeftoverProcesses,
-  makeDataDir,
-  removeDataDir,
   startOmtxApi,
   storedArtifacts,
   submitBatch,
@@ -17,16 +15,11 @@ import {
 // Real processes: `omtx serve` supervising its `omtx worker` child, real Vina. The worker is
 // killed with SIGKILL in the middle of a shard, as the OOM killer or a lost VM would.
 
-const dataDirs: string[] = [];
-afterAll(async () => {
-  await killLeftoverProcesses();
-  for (const dir of dataDirs) removeDataDir(dir);
-});
+const newDataDir = dataDirsCleanedAfterAll();
 
 describe('a worker killed in the middle of a shard', () => {
   it('loses no job: each ends exactly once, the counters are exact and the supervisor starts a new worker', async () => {
-    const dataDir = makeDataDir();
-    dataDirs.push(dataDir);
+    const dataDir = newDataDir();
     const api = await startOmtxApi(dataDir, {
       OMTX_SHARD_SIZE: '4',
       OMTX_LEASE_SECONDS: '5', // the api's minimum; the worker renews every third of it

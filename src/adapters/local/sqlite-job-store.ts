@@ -290,14 +290,7 @@ export class SqliteJobStore implements JobStore {
       // A batch's children all share one createdAt: within it they come in index order.
       const where = ['batch_id = ?', 'owner = ?'];
       const params: unknown[] = [filter.batchId, owner];
-      if (filter.status) {
-        where.push('status = ?');
-        params.push(filter.status);
-      }
-      if (filter.model) {
-        where.push('model = ?');
-        params.push(filter.model);
-      }
+      matchColumns(where, params, { status: filter.status, model: filter.model });
       return this.jobPage(
         [{ where: where.join(' AND '), params, keys: ['batch_index'], direction: 'ASC' }],
         listName('jobs:batch', filter),
@@ -306,14 +299,7 @@ export class SqliteJobStore implements JobStore {
     }
     const where = ['owner = ?', 'kind = ?'];
     const params: unknown[] = [owner, filter.kind ?? 'INDIVIDUAL'];
-    if (filter.status) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    if (filter.model) {
-      where.push('model = ?');
-      params.push(filter.model);
-    }
+    matchColumns(where, params, { status: filter.status, model: filter.model });
     return this.jobPage(
       [{ where: where.join(' AND '), params, keys: ['created_at', 'id'], direction: 'DESC' }],
       listName('jobs', filter),
@@ -324,14 +310,7 @@ export class SqliteJobStore implements JobStore {
   async listBatches(owner: string, filter: BatchFilter, page: PageRequest): Promise<Page<Batch>> {
     const where = ['owner = ?'];
     const params: unknown[] = [owner];
-    if (filter.status) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    if (filter.model) {
-      where.push('model = ?');
-      params.push(filter.model);
-    }
+    matchColumns(where, params, { status: filter.status, model: filter.model });
     return readPage<BatchRow, Batch>(
       {
         statement: (sql) => this.stmt(sql),
@@ -505,4 +484,13 @@ export class SqliteJobStore implements JobStore {
  */
 function listName(ordering: string, filter: object): string {
   return `${ordering}:${JSON.stringify(filter)}`;
+}
+
+/** Adds `column = ?` for each filter value that is set. */
+function matchColumns(where: string[], params: unknown[], values: Record<string, string | null | undefined>): void {
+  for (const [column, value] of Object.entries(values)) {
+    if (value == null) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
 }
