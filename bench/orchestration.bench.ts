@@ -116,7 +116,7 @@ async function storeFloor(count: number): Promise<number> {
     const now = new Date();
     const batchId = randomUUID();
     const parameters = buildParameters();
-    const protein = { name: 'stub', sequence: null, structure: { format: 'PDBQT' as const, content: RECEPTOR }, pocket: POCKET };
+    const protein = { name: 'stub', sequence: null, structure: { format: 'PDBQT' as const, content: RECEPTOR }, pocket: POCKET, msa: null };
     const children: Job[] = Array.from({ length: count }, (_, i) =>
       pendingJob(
         {
@@ -168,7 +168,7 @@ async function storeFloor(count: number): Promise<number> {
         child.id,
         claim.attempt,
         {
-          affinity: { value: score, unit: 'KCAL_PER_MOL', kcalPerMol: score, probabilityBinder: null },
+          affinity: { value: score, unit: 'KCAL_PER_MOL', kcalPerMol: score, probabilityBinder: null, heads: [] },
           confidence: null,
           poses: [{ rank: 1, score, rmsdLowerBound: 0, rmsdUpperBound: 0 }],
           artifacts: [],

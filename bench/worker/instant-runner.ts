@@ -47,7 +47,7 @@ export class InstantRunner implements ModelRunner {
         outcome: {
           ok: true,
           result: {
-            affinity: { value: score, unit: 'KCAL_PER_MOL', kcalPerMol: score, probabilityBinder: null },
+            affinity: { value: score, unit: 'KCAL_PER_MOL', kcalPerMol: score, probabilityBinder: null, heads: [] },
             confidence: null,
             poses: [{ rank: 1, score, rmsdLowerBound: 0, rmsdUpperBound: 0 }],
             provenance: { model: 'VINA', tools: { instant: 'bench-only' } },

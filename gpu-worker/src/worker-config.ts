@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseEnv } from '../../src/env-settings.js';
 
 /** Settings of the worker service, from its environment; a wrong one names the variable. */
-const schema = z.object({
+export const workerEnvSchema = z.object({
   OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
   OMTX_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   OMTX_WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
@@ -14,6 +15,12 @@ const schema = z.object({
   OMTX_VINA_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
   OMTX_VINA_BIN: z.string().min(1).default('vina'),
   OMTX_OBABEL_BIN: z.string().min(1).default('obabel'),
+  OMTX_BOLTZ_BIN: z.string().min(1).default('boltz'),
+  // Boltz's own variable: where its weights and CCD live (`boltz predict --cache`).
+  BOLTZ_CACHE: z.string().min(1).optional(),
+  OMTX_BOLTZ_ACCELERATOR: z.enum(['gpu', 'cpu']).default('gpu'),
+  // Kills a shard's `boltz predict` past this; well inside Cloud Tasks' 30-minute dispatch deadline.
+  OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(1_500),
   OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -30,11 +37,16 @@ export interface WorkerConfig {
   vinaTimeLimitSeconds: number;
   vinaBin: string;
   obabelBin: string;
-  logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
+  boltzBin: string;
+  /** Boltz's weights and CCD (`--cache`); `BOLTZ_CACHE`, else Boltz's default `~/.boltz`. */
+  boltzCache: string;
+  boltzAccelerator: 'gpu' | 'cpu';
+  boltzShardTimeLimitSeconds: number;
+  logLevel: z.infer<typeof workerEnvSchema>['OMTX_LOG_LEVEL'];
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
-  const c = parseEnv(schema, env, 'worker configuration');
+  const c = parseEnv(workerEnvSchema, env, 'worker configuration');
   return {
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_WORKER_HOST,
@@ -46,6 +58,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     vinaTimeLimitSeconds: c.OMTX_VINA_TIME_LIMIT_SECONDS,
     vinaBin: c.OMTX_VINA_BIN,
     obabelBin: c.OMTX_OBABEL_BIN,
+    boltzBin: c.OMTX_BOLTZ_BIN,
+    boltzCache: resolve(c.BOLTZ_CACHE ?? join(homedir(), '.boltz')),
+    boltzAccelerator: c.OMTX_BOLTZ_ACCELERATOR,
+    boltzShardTimeLimitSeconds: c.OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS,
     logLevel: c.OMTX_LOG_LEVEL,
   };
 }

@@ -29,11 +29,25 @@ export interface Pocket {
   size: [number, number, number];
 }
 
+export const MSA_FORMATS = ['A3M', 'CSV'] as const;
+export type MsaFormat = (typeof MSA_FORMATS)[number];
+
+/**
+ * A multiple sequence alignment of the protein, uploaded by the user: A3M, or Boltz's CSV
+ * (`key,sequence`). Its first sequence is the protein's own.
+ */
+export interface Msa {
+  format: MsaFormat;
+  content: string;
+}
+
 export interface Protein {
   name: string | null;
   sequence: string | null;
   structure: Structure | null;
   pocket: Pocket | null;
+  /** BOLTZ2 only; null when the MSA comes from the MSA server or single-sequence mode is chosen. */
+  msa: Msa | null;
 }
 
 export interface Ligand {
@@ -70,13 +84,27 @@ export interface Affinity {
   unit: AffinityUnit;
   kcalPerMol: number | null;
   probabilityBinder: number | null;
+  /** Boltz-2's two affinity heads (the headline values are their mean); empty for VINA. */
+  heads: AffinityHead[];
 }
 
+export interface AffinityHead {
+  value: number;
+  probabilityBinder: number | null;
+}
+
+/** Boltz-2's confidence of the predicted complex, 0–1 except the PDEs (Å). */
 export interface Confidence {
   score: number;
   ptm: number | null;
   iptm: number | null;
+  /** `complex_plddt`. */
   plddt: number | null;
+  ligandIptm: number | null;
+  proteinIptm: number | null;
+  complexIplddt: number | null;
+  complexPde: number | null;
+  complexIpde: number | null;
 }
 
 export interface Pose {

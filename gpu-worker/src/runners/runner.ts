@@ -48,9 +48,17 @@ export type Availability = { available: true; versions: Record<string, string> }
 export interface ShardInput {
   protein: Protein;
   parameters: Parameters;
+  /**
+   * BOLTZ2: the protein's MSA, computed once per target before the shard was sent (or
+   * uploaded), or single-sequence mode. Absent for models that read no MSA.
+   */
+  msa?: ShardMsa;
   /** Run in this order; whole `Job` records fit. */
   jobs: ShardJob[];
 }
+
+/** `EMPTY` is Boltz's `msa: empty`; a `FILE` is written as `fileName` and every input points at it. */
+export type ShardMsa = { kind: 'EMPTY' } | { kind: 'FILE'; fileName: `${string}.a3m` | `${string}.csv`; content: string };
 
 /** What a runner reads of a job: its id (echoed in the report) and its ligand. */
 export type ShardJob = Pick<Job, 'id' | 'ligand'>;

@@ -36,5 +36,5 @@ export function validateProtein(
       problems.add([...path, field], `is required for ${model}: ${why}`);
     }
   }
-  return problems.list.length > before ? null : { name, sequence, structure, pocket };
+  return problems.list.length > before ? null : { name, sequence, structure, pocket, msa: null };
 }

@@ -33,6 +33,7 @@ export function buildProtein(overrides: Partial<Protein> = {}): Protein {
       content: 'ATOM      1  N   MET A   1      11.104   6.134  -6.504  1.00  0.00           N\nEND\n',
     },
     pocket: { center: [1.5, -2.25, 10], size: [20, 20, 22.5] },
+    msa: null,
     ...overrides,
   };
 }
@@ -142,8 +143,18 @@ export function buildResult(scores: { affinity?: number | null; confidence?: num
     affinity:
       affinity === null
         ? null
-        : { value: affinity, unit: 'LOG10_IC50_UM', kcalPerMol: affinity * 1.364, probabilityBinder: 0.91 },
-    confidence: confidence === null ? null : { score: confidence, ptm: 0.8, iptm: 0.75, plddt: 88.5 },
+        : { value: affinity, unit: 'LOG10_IC50_UM', kcalPerMol: affinity * 1.364, probabilityBinder: 0.91, heads: [] },
+    confidence: confidence === null ? null : {
+            score: confidence,
+            ptm: 0.8,
+            iptm: 0.75,
+            plddt: 88.5,
+            ligandIptm: 0.74,
+            proteinIptm: 0,
+            complexIplddt: 0.81,
+            complexPde: 0.42,
+            complexIpde: 0.61,
+          },
     poses: [
       { rank: 1, score: -9.1, rmsdLowerBound: 0, rmsdUpperBound: 0 },
       { rank: 2, score: -8.4, rmsdLowerBound: 1.2, rmsdUpperBound: 2.75 },

@@ -32,7 +32,7 @@ export function ligand(smiles: string, structure: Structure | null = null, name:
 }
 
 export function protein(structure: Structure | null, pocket: Pocket | null = examplePocket()): Protein {
-  return { name: '1IEP', sequence: null, structure, pocket };
+  return { name: '1IEP', sequence: null, structure, pocket, msa: null };
 }
 
 export function parameters(overrides: Partial<Parameters> = {}): Parameters {

@@ -182,7 +182,7 @@ export class VinaRunner implements ModelRunner {
       const converted = await convertPoses(context, poses, dir, title);
       const best = poses[0]!;
       const result: RunnerResult = {
-        affinity: { value: best.score, unit: 'KCAL_PER_MOL', kcalPerMol: best.score, probabilityBinder: null },
+        affinity: { value: best.score, unit: 'KCAL_PER_MOL', kcalPerMol: best.score, probabilityBinder: null, heads: [] },
         confidence: null,
         poses: poses.map(({ rank, score, rmsdLowerBound, rmsdUpperBound }) => ({ rank, score, rmsdLowerBound, rmsdUpperBound })),
         provenance: {
