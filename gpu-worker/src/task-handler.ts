@@ -3,7 +3,8 @@ import type { JobStore } from '../../src/ports/job-store.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { TaskPayload } from '../../src/ports/task-queue.js';
 import type { RunnerRegistry } from './runners/registry.js';
-import type { LigandOutcome } from './runners/runner.js';
+import type { LigandOutcome, ShardMsa } from './runners/runner.js';
+import { msaKey, msaPlanOf } from '../../src/domain/msa.js';
 import { artifactKey } from './artifact-keys.js';
 
 export interface TaskHandlerDeps {
@@ -83,8 +84,9 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
       for (const c of claimed) await settle(deps, c, { ok: false, error: noRunner(first.model) });
       return { status: throttled > 0 ? 503 : 200, settled: claimed.length, skipped, retrying: throttled };
     }
+    const msa = await shardMsa(deps.blobs, first, protein);
     const outcomes = runner.runShard(
-      { jobs: claimed.map((c) => c.job), protein, parameters: first.parameters },
+      { jobs: claimed.map((c) => c.job), protein, parameters: first.parameters, ...(msa && { msa }) },
       { shouldStop: (jobId: string) => stopped(deps.jobs, jobId), signal: deps.shutdown },
     );
     for await (const { jobId, outcome } of outcomes) {
@@ -156,6 +158,22 @@ async function proteinOf(jobs: JobStore, job: Job): Promise<Protein> {
   if (job.protein) return job.protein;
   const [batch] = await jobs.getBatches([job.batchId!]);
   return batch!.protein;
+}
+
+/**
+ * The MSA every ligand of the shard points at: the upload from the record, or the file the
+ * dispatcher fetched from the MSA server before sending the shard. A missing file is a fault
+ * of the moment (thrown, so the shard's jobs are retried), never a reason to search again here.
+ */
+async function shardMsa(blobs: BlobStore, job: Job, protein: Protein): Promise<ShardMsa | null> {
+  const plan = msaPlanOf(job.model, protein, job.parameters);
+  if (plan === null) return null;
+  if (plan.kind === 'EMPTY') return { kind: 'EMPTY' };
+  if (plan.kind === 'UPLOADED') return { kind: 'FILE', fileName: plan.fileName, content: protein.msa!.content };
+  const key = msaKey(job.batchId === null ? { jobId: job.id } : { batchId: job.batchId }, plan.fileName);
+  const stored = await blobs.get(key);
+  if (!stored) throw new Error(`the target's MSA is missing from ${key}; the dispatcher stores it before sending shards`);
+  return { kind: 'FILE', fileName: plan.fileName, content: stored.body.toString('utf8') };
 }
 
 /** Checked between ligands: a cancelled job (or batch) stops the shard. */
