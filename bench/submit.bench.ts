@@ -32,6 +32,8 @@ function input(smiles: string[]) {
     name: `bench ${smiles.length}`,
     protein: { name: PROTEIN.name, sequence: PROTEIN.sequence },
     ligands: smiles.map((s, i) => ({ smiles: s, name: `L${i}` })),
+    // Single-sequence mode: the benchmark measures submission, not an MSA search.
+    parameters: { useMsaServer: false },
     onInvalidLigand: 'SKIP',
   };
 }

@@ -14,6 +14,9 @@ const schema = z.object({
   OMTX_LOCAL_USER: z.string().min(1).max(200).default('local'),
   OMTX_WORKER_URL: z.url().optional(),
   OMTX_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(4),
+  // ColabFold's MMseqs2 API (what `boltz --use_msa_server` calls); unset: no MSA server.
+  OMTX_MSA_SERVER_URL: z.url().optional(),
+  OMTX_BOLTZ_MAX_RESIDUES: z.coerce.number().int().min(10).max(5_000).default(1_300),
   OMTX_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(2),
   OMTX_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(100),
   OMTX_REAPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
@@ -43,6 +46,9 @@ export interface Config {
   localUser: string;
   workerUrl: string | null;
   shardSize: number;
+  /** The MSA server for BOLTZ2 targets; null: users upload MSAs or choose single-sequence mode. */
+  msaServerUrl: string | null;
+  boltzMaxResidues: number;
   dispatchConcurrency: number;
   taskMaxAttempts: number;
   reaperIntervalSeconds: number;
@@ -67,6 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     localUser: c.OMTX_LOCAL_USER,
     workerUrl: c.OMTX_WORKER_URL ?? null,
     shardSize: c.OMTX_SHARD_SIZE,
+    msaServerUrl: c.OMTX_MSA_SERVER_URL ?? null,
+    boltzMaxResidues: c.OMTX_BOLTZ_MAX_RESIDUES,
     dispatchConcurrency: c.OMTX_DISPATCH_CONCURRENCY,
     taskMaxAttempts: c.OMTX_TASK_MAX_ATTEMPTS,
     reaperIntervalSeconds: c.OMTX_REAPER_INTERVAL_SECONDS,

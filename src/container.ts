@@ -12,6 +12,7 @@ import { openLocalAdapters } from './adapters/local/open-local-adapters.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
 import { parseSmilesInParallel, warmRdkitWorkers } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
+import { MsaStage } from './services/msa-stage.js';
 import { startReaper } from './services/reaper.js';
 import { WatchHub } from '../subscriptions/watch-hub.js';
 
@@ -77,6 +78,11 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     clock,
     newId: randomUUID,
     shardSize: config.shardSize,
+    blobs: fsBlobs,
+    msaStage: new MsaStage(fsBlobs, null, {
+      onFault: (error) => logger.error({ err: error }, 'dispatch after an MSA search failed'),
+    }),
+    rules: { boltzMaxResidues: config.boltzMaxResidues, msaServer: config.msaServerUrl !== null },
   };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
@@ -98,6 +104,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     setPublicUrl: (url) => fsBlobs.setPublicBaseUrl(url),
     async close() {
       await stopReaper();
+      await services.msaStage.close();
       await queue.close();
       await feed.close();
       await jobs.close();

@@ -1,5 +1,5 @@
 import { Field, Float, InputType, Int } from 'type-graphql';
-import { InvalidLigandPolicy, ModelName, StructureFormat } from '../types/enums.js';
+import { InvalidLigandPolicy, ModelName, MsaFormat, StructureFormat } from '../types/enums.js';
 
 /**
  * Inputs are declared loosely on purpose (lists of any length, strings of any size): the
@@ -18,6 +18,12 @@ export class PocketInput {
   @Field((_type) => [Float]) size!: number[];
 }
 
+@InputType('MsaInput', { description: "The protein's multiple sequence alignment, computed elsewhere (BOLTZ2)." })
+export class MsaInput {
+  @Field((_type) => MsaFormat) format!: MsaFormat;
+  @Field((_type) => String, { description: "The file's text; its first sequence is the protein's own." }) content!: string;
+}
+
 @InputType('ProteinInput')
 export class ProteinInput {
   @Field((_type) => String, { nullable: true }) name?: string | null;
@@ -26,6 +32,11 @@ export class ProteinInput {
   @Field((_type) => StructureInput, { nullable: true, description: 'Receptor structure (VINA needs PDB or PDBQT).' })
   structure?: StructureInput | null;
   @Field((_type) => PocketInput, { nullable: true, description: 'Docking box (VINA needs it).' }) pocket?: PocketInput | null;
+  @Field((_type) => MsaInput, {
+    nullable: true,
+    description: 'BOLTZ2: use this MSA instead of the MSA server; stored once for the whole batch.',
+  })
+  msa?: MsaInput | null;
 }
 
 @InputType('LigandInput')
@@ -42,7 +53,13 @@ export class PredictionParameters {
   @Field((_type) => Int, { nullable: true }) diffusionSamples?: number | null;
   @Field((_type) => Int, { nullable: true }) samplingSteps?: number | null;
   @Field((_type) => Int, { nullable: true }) recyclingSteps?: number | null;
-  @Field((_type) => Boolean, { nullable: true }) useMsaServer?: boolean | null;
+  @Field((_type) => Boolean, {
+    nullable: true,
+    description:
+      'BOLTZ2: true or unset: the MSA comes from the MSA server, once per batch (unless ProteinInput.msa is given); ' +
+      'false: single-sequence mode (no MSA, less accurate).',
+  })
+  useMsaServer?: boolean | null;
   @Field((_type) => Int, { nullable: true }) exhaustiveness?: number | null;
   @Field((_type) => Int, { nullable: true }) numPoses?: number | null;
 }

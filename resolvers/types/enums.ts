@@ -30,6 +30,10 @@ export enum StructureFormat {
   CIF = 'CIF',
   SDF = 'SDF',
 }
+export enum MsaFormat {
+  A3M = 'A3M',
+  CSV = 'CSV',
+}
 export enum AffinityUnit {
   LOG10_IC50_UM = 'LOG10_IC50_UM',
   KCAL_PER_MOL = 'KCAL_PER_MOL',
@@ -58,6 +62,13 @@ registerEnumType(JobStatus, { name: 'JobStatus' });
 registerEnumType(BatchStatus, { name: 'BatchStatus' });
 registerEnumType(JobKind, { name: 'JobKind' });
 registerEnumType(StructureFormat, { name: 'StructureFormat' });
+registerEnumType(MsaFormat, {
+  name: 'MsaFormat',
+  valuesConfig: {
+    A3M: { description: 'A3M (as ColabFold and HHblits write it): the protein first, insertions in lower case.' },
+    CSV: { description: "Boltz's MSA CSV: the header `key,sequence`, the protein's row first." },
+  },
+});
 registerEnumType(AffinityUnit, {
   name: 'AffinityUnit',
   valuesConfig: {

@@ -1,4 +1,4 @@
-import type { ModelName, StructureFormat } from './job.js';
+import type { ModelName, MsaFormat, StructureFormat } from './job.js';
 
 /**
  * Submissions as they arrive, before validation: every field may be wrong. Validation turns
@@ -14,11 +14,17 @@ export interface PocketDraft {
   size: number[];
 }
 
+export interface MsaDraft {
+  format: MsaFormat;
+  content: string;
+}
+
 export interface ProteinDraft {
   name?: string | null;
   sequence?: string | null;
   structure?: StructureDraft | null;
   pocket?: PocketDraft | null;
+  msa?: MsaDraft | null;
 }
 
 export interface LigandDraft {

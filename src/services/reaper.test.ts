@@ -7,6 +7,8 @@ import { SqliteTaskQueue } from '../adapters/local/sqlite-task-queue.js';
 import { at, buildJob } from '../ports/testing/records.js';
 import type { ServiceDeps } from './deps.js';
 import { reapOnce } from './reaper.js';
+import { MsaStage } from './msa-stage.js';
+import { DEFAULT_RULES } from '../domain/validation/index.js';
 
 describe('reapOnce', () => {
   let dir: string;
@@ -29,6 +31,9 @@ describe('reapOnce', () => {
       clock: () => now,
       newId: () => 'unused',
       shardSize: 4,
+      blobs: local.blobs,
+      msaStage: new MsaStage(local.blobs, null, { onFault: (error) => expect.unreachable(String(error)) }),
+      rules: DEFAULT_RULES,
     };
   });
   afterEach(async () => {

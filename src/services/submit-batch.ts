@@ -29,7 +29,7 @@ export interface SubmittedBatch {
  */
 export async function submitBatch(deps: ServiceDeps, owner: string, draft: BatchDraft): Promise<SubmittedBatch> {
   const chemistry = await deps.chemistryForBatch(draft.ligands.map((l) => l.smiles));
-  const checked = validateBatch(chemistry, draft);
+  const checked = validateBatch(chemistry, draft, deps.rules);
   const ligandInvalid = checked.ligandProblems.flatMap((p) => p.invalid);
   const skip = draft.onInvalidLigand === 'SKIP';
   const problems = skip ? checked.invalid : [...checked.invalid, ...ligandInvalid];

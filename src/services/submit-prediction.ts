@@ -10,7 +10,7 @@ import { dispatchJobs } from './dispatch.js';
  * nothing; a repeated idempotency key returns the first job untouched.
  */
 export async function submitPrediction(deps: ServiceDeps, owner: string, draft: PredictionDraft): Promise<Job> {
-  const checked = validatePrediction(deps.chemistry, draft);
+  const checked = validatePrediction(deps.chemistry, draft, deps.rules);
   if (!checked.value) throw new InvalidInputError(checked.invalid);
   const now = deps.clock();
   const { job, created } = await deps.jobs.createJob(

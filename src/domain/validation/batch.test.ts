@@ -16,6 +16,7 @@ const draft = (overrides: Partial<BatchDraft> = {}): BatchDraft => ({
   model: 'BOLTZ2',
   name: 'CDK2 screen',
   protein: { sequence: SEQUENCE },
+  parameters: { useMsaServer: false },
   ligands: [
     { smiles: 'OC1=CC=CC=C1', name: 'phenol' },
     { smiles: 'C1CC', name: 'broken' },

@@ -8,6 +8,8 @@ import { MAX_BATCH_LIGANDS, MAX_CONCURRENT } from './limits.js';
 import { validateParameters } from './parameters.js';
 import { Problems } from './problems.js';
 import { validateProtein } from './protein.js';
+import { resolveMsaSource } from './msa-source.js';
+import { DEFAULT_RULES, type SubmissionRules } from './rules.js';
 
 /** What is wrong with one ligand of a batch; `index` is its position in `input.ligands`. */
 export interface LigandProblem {
@@ -40,11 +42,12 @@ export interface BatchValidation {
  * repeat a compound on purpose (replicates), and names only label results. Each distinct
  * SMILES is parsed once.
  */
-export function validateBatch(chem: Chemistry, draft: BatchDraft): BatchValidation {
+export function validateBatch(chem: Chemistry, draft: BatchDraft, rules: SubmissionRules = DEFAULT_RULES): BatchValidation {
   const problems = new Problems();
   const name = requiredName(problems, ['input', 'name'], draft.name);
-  const protein = validateProtein(problems, ['input', 'protein'], draft.model, draft.protein);
-  const parameters = validateParameters(problems, ['input', 'parameters'], draft.parameters);
+  const protein = validateProtein(problems, ['input', 'protein'], draft.model, draft.protein, rules);
+  const given = validateParameters(problems, ['input', 'parameters'], draft.parameters);
+  const parameters = protein ? resolveMsaSource(problems, draft.model, protein, given, rules) : given;
   const maxConcurrent = optionalInteger(problems, ['input', 'maxConcurrent'], draft.maxConcurrent, {
     min: 1,
     max: MAX_CONCURRENT,

@@ -4,3 +4,4 @@ export { validateBatch, type BatchValidation, type LigandProblem, type ValidBatc
 export { MODEL_NEEDS, type ModelNeeds } from './model-needs.js';
 export { AMINO_ACID_CODES } from './sequence.js';
 export * from './limits.js';
+export { DEFAULT_RULES, type SubmissionRules } from './rules.js';

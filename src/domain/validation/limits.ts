@@ -17,6 +17,16 @@ export const MAX_NAME_LENGTH = 200;
 export const MIN_SEQUENCE_LENGTH = 10;
 export const MAX_SEQUENCE_LENGTH = 5_000;
 
+/** Bytes (UTF-8) of an uploaded MSA; Boltz reads at most 16,384 rows, a few MiB for most proteins. */
+export const MAX_MSA_BYTES = 32 * 1024 * 1024; // 32 MiB
+
+/**
+ * BOLTZ2 residues that fit an L4's 24 GB with a ligand and affinity: Boltz-2's memory grows
+ * with the square of the tokens, and ~1,300 is where an L4 runs out. Configurable
+ * (`OMTX_BOLTZ_MAX_RESIDUES`) for larger GPUs.
+ */
+export const BOLTZ_MAX_RESIDUES = 1_300;
+
 /** Bytes (UTF-8) of one structure file's content. */
 export const MAX_STRUCTURE_BYTES = 20 * 1024 * 1024; // 20 MiB
 

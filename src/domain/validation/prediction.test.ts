@@ -35,6 +35,7 @@ const boltzDraft = (): PredictionDraft => ({
   model: 'BOLTZ2',
   protein: { sequence: CDK2 },
   ligand: { smiles: 'OC1=CC=CC=C1' },
+  parameters: { useMsaServer: false },
 });
 
 describe('validatePrediction', () => {
@@ -93,7 +94,7 @@ describe('validatePrediction', () => {
   it('accepts fields the model ignores: a pocket and Vina parameters on a BOLTZ2 job', () => {
     const draft = boltzDraft();
     draft.protein.pocket = { center: [0, 0, 0], size: [20, 20, 20] };
-    draft.parameters = { exhaustiveness: 16 };
+    draft.parameters = { exhaustiveness: 16, useMsaServer: false };
     expect(validatePrediction(chem, draft).invalid).toEqual([]);
   });
 

@@ -7,6 +7,8 @@ import { validateLigand } from './ligand.js';
 import { validateParameters } from './parameters.js';
 import { Problems } from './problems.js';
 import { validateProtein } from './protein.js';
+import { resolveMsaSource } from './msa-source.js';
+import { DEFAULT_RULES, type SubmissionRules } from './rules.js';
 
 export interface ValidPrediction {
   protein: Protein;
@@ -23,12 +25,17 @@ export interface PredictionValidation {
 }
 
 /** Checks a `submitPrediction` input in full and lists every problem at once. */
-export function validatePrediction(chem: Chemistry, draft: PredictionDraft): PredictionValidation {
+export function validatePrediction(
+  chem: Chemistry,
+  draft: PredictionDraft,
+  rules: SubmissionRules = DEFAULT_RULES,
+): PredictionValidation {
   const problems = new Problems();
   const name = optionalName(problems, ['input', 'name'], draft.name);
-  const protein = validateProtein(problems, ['input', 'protein'], draft.model, draft.protein);
+  const protein = validateProtein(problems, ['input', 'protein'], draft.model, draft.protein, rules);
   const ligand = validateLigand(problems, ['input', 'ligand'], draft.model, (s) => chem.parseSmiles(s), draft.ligand);
-  const parameters = validateParameters(problems, ['input', 'parameters'], draft.parameters);
+  const given = validateParameters(problems, ['input', 'parameters'], draft.parameters);
+  const parameters = protein ? resolveMsaSource(problems, draft.model, protein, given, rules) : given;
 
   if (!problems.empty || protein === null || ligand === null) return { invalid: problems.list };
   return { invalid: [], value: { protein, ligand, parameters, name } };
