@@ -9,6 +9,7 @@ import { MutationResolver } from './mutation.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { ModelResolver } from './model.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { BatchMsaResolver, JobMsaResolver } from './msa.resolver.js';
 
 export const RESOLVERS = [
   JobResolver,
@@ -19,6 +20,8 @@ export const RESOLVERS = [
   NodeResolver,
   ModelResolver,
   SubscriptionResolver,
+  BatchMsaResolver,
+  JobMsaResolver,
 ] as const;
 
 /**
