@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './env-settings.js';
+import type { MsaServerAuth } from './adapters/msa/colabfold-msa-client.js';
 
 /**
  * Every setting, read once at start from the environment (and `omtx serve` flags, which
@@ -16,6 +17,12 @@ const schema = z.object({
   OMTX_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(4),
   // ColabFold's MMseqs2 API (what `boltz --use_msa_server` calls); unset: no MSA server.
   OMTX_MSA_SERVER_URL: z.url().optional(),
+  // A private server's credentials: basic auth, or an API key in a header (as Boltz takes them).
+  OMTX_MSA_SERVER_USERNAME: z.string().min(1).optional(),
+  OMTX_MSA_SERVER_PASSWORD: z.string().min(1).optional(),
+  OMTX_MSA_SERVER_API_KEY: z.string().min(1).optional(),
+  OMTX_MSA_SERVER_API_KEY_HEADER: z.string().min(1).default('X-API-Key'),
+  OMTX_MSA_POLL_SECONDS: z.coerce.number().min(0.001).max(600).default(5),
   OMTX_BOLTZ_MAX_RESIDUES: z.coerce.number().int().min(10).max(5_000).default(1_300),
   OMTX_DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(2),
   OMTX_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(100),
@@ -48,6 +55,8 @@ export interface Config {
   shardSize: number;
   /** The MSA server for BOLTZ2 targets; null: users upload MSAs or choose single-sequence mode. */
   msaServerUrl: string | null;
+  msaServerAuth: MsaServerAuth | null;
+  msaPollSeconds: number;
   boltzMaxResidues: number;
   dispatchConcurrency: number;
   taskMaxAttempts: number;
@@ -74,6 +83,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerUrl: c.OMTX_WORKER_URL ?? null,
     shardSize: c.OMTX_SHARD_SIZE,
     msaServerUrl: c.OMTX_MSA_SERVER_URL ?? null,
+    msaServerAuth: msaServerAuth(c),
+    msaPollSeconds: c.OMTX_MSA_POLL_SECONDS,
     boltzMaxResidues: c.OMTX_BOLTZ_MAX_RESIDUES,
     dispatchConcurrency: c.OMTX_DISPATCH_CONCURRENCY,
     taskMaxAttempts: c.OMTX_TASK_MAX_ATTEMPTS,
@@ -85,4 +96,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.OMTX_LOG_LEVEL,
     shutdownGraceSeconds: c.OMTX_SHUTDOWN_GRACE_SECONDS,
   };
+}
+
+/** Basic auth or an API key, never both (Boltz refuses both too); a half-given pair is an error. */
+function msaServerAuth(c: z.infer<typeof schema>): MsaServerAuth | null {
+  const basic = c.OMTX_MSA_SERVER_USERNAME !== undefined || c.OMTX_MSA_SERVER_PASSWORD !== undefined;
+  if (basic && c.OMTX_MSA_SERVER_API_KEY !== undefined) {
+    throw new ConfigError(
+      'invalid configuration:\n  set OMTX_MSA_SERVER_USERNAME and OMTX_MSA_SERVER_PASSWORD, or OMTX_MSA_SERVER_API_KEY, not both',
+    );
+  }
+  if (basic) {
+    if (c.OMTX_MSA_SERVER_USERNAME === undefined || c.OMTX_MSA_SERVER_PASSWORD === undefined) {
+      throw new ConfigError('invalid configuration:\n  OMTX_MSA_SERVER_USERNAME and OMTX_MSA_SERVER_PASSWORD go together');
+    }
+    return { type: 'basic', username: c.OMTX_MSA_SERVER_USERNAME, password: c.OMTX_MSA_SERVER_PASSWORD };
+  }
+  if (c.OMTX_MSA_SERVER_API_KEY !== undefined) {
+    return { type: 'header', value: c.OMTX_MSA_SERVER_API_KEY, header: c.OMTX_MSA_SERVER_API_KEY_HEADER };
+  }
+  return null;
 }

@@ -13,6 +13,8 @@ import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
 import { parseSmilesInParallel, warmRdkitWorkers } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
 import { MsaStage } from './services/msa-stage.js';
+import { ColabFoldMsaClient } from './adapters/msa/colabfold-msa-client.js';
+import type { MsaProvider } from './ports/msa-provider.js';
 import { startReaper } from './services/reaper.js';
 import { WatchHub } from '../subscriptions/watch-hub.js';
 
@@ -79,7 +81,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     newId: randomUUID,
     shardSize: config.shardSize,
     blobs: fsBlobs,
-    msaStage: new MsaStage(fsBlobs, null, {
+    msaStage: new MsaStage(fsBlobs, msaProviderFor(config), {
       onFault: (error) => logger.error({ err: error }, 'dispatch after an MSA search failed'),
     }),
     rules: { boltzMaxResidues: config.boltzMaxResidues, msaServer: config.msaServerUrl !== null },
@@ -110,6 +112,16 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       await jobs.close();
     },
   };
+}
+
+/** The MSA server's client, or null when none is configured (BOLTZ2 users then upload MSAs). */
+function msaProviderFor(config: Config): MsaProvider | null {
+  if (config.msaServerUrl === null) return null;
+  return new ColabFoldMsaClient({
+    url: config.msaServerUrl,
+    ...(config.msaServerAuth && { auth: config.msaServerAuth }),
+    pollIntervalMs: config.msaPollSeconds * 1000,
+  });
 }
 
 function withSlash(url: string): string {

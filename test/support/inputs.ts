@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 
-/** The shared fixtures (read-only in CI): AutoDock Vina's 1IEP example. */
+/** The shared fixtures (read-only in CI): AutoDock Vina's 1IEP example, a real Boltz-2 run on CDK2. */
 export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 
 export const RECEPTOR_1IEP = readFileSync(`${FIXTURES}vina/1iep/1iep_receptor.pdbqt`, 'utf8');
@@ -24,3 +25,10 @@ export function vinaProtein() {
 export function ligands(n: number) {
   return Array.from({ length: n }, (_, i) => ({ name: `L${i}`, smiles: LIGANDS[i % LIGANDS.length]!.smiles }));
 }
+
+/** The real Boltz-2 run's input (`boltz2/cdk2_1ckp/input/1ckp_cdk2.yaml`): CDK2 and the 1CKP ligand. */
+const CDK2_INPUT = parse(readFileSync(`${FIXTURES}boltz2/cdk2_1ckp/input/1ckp_cdk2.yaml`, 'utf8')) as {
+  sequences: [{ protein: { sequence: string } }, { ligand: { smiles: string } }];
+};
+export const CDK2_SEQUENCE = CDK2_INPUT.sequences[0].protein.sequence;
+export const CDK2_LIGAND_SMILES = CDK2_INPUT.sequences[1].ligand.smiles;

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeMsaServer, type FakeMsaServer } from '../../test/support/fake-msa-server.js';
+import { FsBlobStore } from '../adapters/local/fs-blob-store.js';
+import { ColabFoldMsaClient } from '../adapters/msa/colabfold-msa-client.js';
+import { MsaServerError } from '../ports/msa-provider.js';
+import { MsaStage, type MsaSearchOutcome } from './msa-stage.js';
+
+const SEQUENCE = 'MENFQKVEKIGEGTYGVVYKARNKLTGEVVALKKIRL';
+const KEY = 'batches/b1/msa/A.csv';
+
+describe('MsaStage', () => {
+  let dir: string;
+  let blobs: FsBlobStore;
+  let server: FakeMsaServer;
+  let now: number;
+  const faults: unknown[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'omtx-msa-stage-'));
+    blobs = new FsBlobStore({ rootDir: dir, publicBaseUrl: 'http://127.0.0.1:1', secret: 'x'.repeat(32) });
+    now = 0;
+    faults.length = 0;
+  });
+  afterEach(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function stage(options: { maxRetries?: number } = {}) {
+    const client = new ColabFoldMsaClient({ url: server.url, pollIntervalMs: 1, maxRetries: options.maxRetries ?? 0 });
+    return new MsaStage(blobs, client, { retryAfterMs: 60_000, clock: () => now, onFault: (e) => faults.push(e) });
+  }
+
+  it('runs one search for callers that ask for the same file while it runs, and stores the CSV', async () => {
+    server = await startFakeMsaServer({ runningPolls: 5 });
+    const msa = stage();
+    const outcomes: MsaSearchOutcome[] = [];
+    const record = async (o: MsaSearchOutcome) => void outcomes.push(o);
+    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
+    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
+    await msa.idle();
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }]);
+    expect(server.count('submit')).toBe(1);
+    const stored = await blobs.get(KEY);
+    expect(stored!.info.contentType).toBe('text/csv');
+    expect(stored!.body.toString('utf8').split('\n')[1]).toBe(`-1,${SEQUENCE}`);
+  });
+
+  it('after a transient failure holds the search back for a while, then searches again', async () => {
+    server = await startFakeMsaServer({ httpFailures: { submit: { status: 503, times: 1 } } });
+    const msa = stage();
+    const outcomes: MsaSearchOutcome[] = [];
+    const record = async (o: MsaSearchOutcome) => void outcomes.push(o);
+    msa.search(KEY, SEQUENCE, record);
+    await msa.idle();
+    expect(outcomes[0]).toMatchObject({ ok: false, error: { retryable: true } });
+    now = 59_999;
+    expect(msa.search(KEY, SEQUENCE, record)).toBe(false);
+    now = 60_000;
+    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
+    await msa.idle();
+    expect(outcomes[1]).toEqual({ ok: true });
+    expect(await blobs.stat(KEY)).not.toBeNull();
+  });
+
+  it('lets a refused sequence be asked again at once: the refusal is final, there is nothing to wait for', async () => {
+    server = await startFakeMsaServer({ outcome: 'ERROR' });
+    const msa = stage();
+    const outcomes: MsaSearchOutcome[] = [];
+    msa.search(KEY, SEQUENCE, async (o) => void outcomes.push(o));
+    await msa.idle();
+    expect(outcomes[0]!.ok).toBe(false);
+    expect((outcomes[0] as { error: MsaServerError }).error).toBeInstanceOf(MsaServerError);
+    expect((outcomes[0] as { error: MsaServerError }).error.retryable).toBe(false);
+    expect(msa.search(KEY, SEQUENCE, async () => {})).toBe(true);
+    await msa.idle();
+    expect(await blobs.stat(KEY)).toBeNull();
+  });
+
+  it('reports a fault of what a caller does next, and close() aborts a search in flight', async () => {
+    server = await startFakeMsaServer({ runningPolls: Infinity });
+    const msa = stage();
+    msa.search(KEY, SEQUENCE, async () => {
+      throw new Error('queue closed');
+    });
+    await msa.close();
+    expect(faults).toEqual([new Error('queue closed')]);
+    expect(await blobs.stat(KEY)).toBeNull();
+  });
+});
