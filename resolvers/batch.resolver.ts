@@ -7,6 +7,7 @@ import type { Context } from './context.js';
 import { BatchProgressType, BatchType } from './types/batch.type.js';
 import { BatchConnectionType, JobConnectionType } from './types/connection.type.js';
 import { BatchSummaryType } from './types/summary.type.js';
+import { UsageType, toUsageType } from './types/cost.type.js';
 import { ArtifactType } from './types/result.type.js';
 import { JobType } from './types/job.type.js';
 import { ExportFormat, OrderDirection, BatchJobOrderField } from './types/enums.js';
@@ -53,6 +54,11 @@ export class BatchResolver {
     const page = await ctx.app.jobs.listBatchJobs(batch.id, filter ?? {}, order, args);
     for (const edge of page.edges) ctx.loaders.job.prime(edge.node.id, edge.node);
     return toConnection(page);
+  }
+
+  @FieldResolver((_returns) => UsageType, { description: "The children's usage summed, exact and up to date with the counters." })
+  usage(@Root() batch: Batch): UsageType {
+    return toUsageType(batch.usage);
   }
 
   @FieldResolver((_returns) => BatchSummaryType)

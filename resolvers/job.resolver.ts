@@ -4,6 +4,7 @@ import type { Context } from './context.js';
 import { JobType } from './types/job.type.js';
 import { BatchType } from './types/batch.type.js';
 import { ProteinType } from './types/chemistry.type.js';
+import { UsageType, toUsageType } from './types/cost.type.js';
 import { JobConnectionType } from './types/connection.type.js';
 import { ConnectionArgs, checkConnectionArgs } from './inputs/connection.args.js';
 import { JobFilter } from './inputs/filter.input.js';
@@ -46,5 +47,13 @@ export class JobResolver {
   runtimeSeconds(@Root() job: Job): number | null {
     if (!job.startedAt || !job.completedAt) return null;
     return (job.completedAt.getTime() - job.startedAt.getTime()) / 1000;
+  }
+
+  @FieldResolver((_returns) => UsageType, {
+    nullable: true,
+    description: 'What its attempts were billed, every attempt summed; null until an attempt reports.',
+  })
+  usage(@Root() job: Job): UsageType | null {
+    return job.usage === null ? null : toUsageType(job.usage);
   }
 }

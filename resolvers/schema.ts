@@ -9,6 +9,7 @@ import { MutationResolver } from './mutation.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { ModelResolver } from './model.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { CostResolver } from './cost.resolver.js';
 import { BatchMsaResolver, JobMsaResolver } from './msa.resolver.js';
 
 export const RESOLVERS = [
@@ -22,6 +23,7 @@ export const RESOLVERS = [
   SubscriptionResolver,
   BatchMsaResolver,
   JobMsaResolver,
+  CostResolver,
 ] as const;
 
 /**

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './env-settings.js';
+import { L4_INSTANCE, type InstanceShape, type Prices } from './domain/cost.js';
+import { localMachineShape, priceEnv, pricesFrom } from './cost-settings.js';
 import type { MsaServerAuth } from './adapters/msa/colabfold-msa-client.js';
+
+const local = localMachineShape();
 
 /**
  * Every setting, read once at start from the environment (and `omtx serve` flags, which
@@ -42,6 +46,15 @@ const schema = z.object({
     .default(32 * 1024 * 1024),
   OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OMTX_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
+  ...priceEnv,
+  // The worker instances `estimateBatchCost` prices: the L4 service for BOLTZ2, the CPU one for VINA.
+  OMTX_BOLTZ_INSTANCE_GPUS: z.coerce.number().int().min(0).max(8).default(L4_INSTANCE.gpus),
+  OMTX_BOLTZ_INSTANCE_VCPUS: z.coerce.number().min(0.08).max(256).default(L4_INSTANCE.vcpus),
+  OMTX_BOLTZ_INSTANCE_MEMORY_GIB: z.coerce.number().min(0.125).max(4096).default(L4_INSTANCE.memoryGib),
+  OMTX_VINA_INSTANCE_VCPUS: z.coerce.number().min(0.08).max(256).default(local.vcpus),
+  OMTX_VINA_INSTANCE_MEMORY_GIB: z.coerce.number().min(0.125).max(4096).default(local.memoryGib),
+  // The worker's own setting: the BOLTZ2 shard size is planned to fit it.
+  OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(1_500),
 });
 
 export interface Config {
@@ -67,6 +80,16 @@ export interface Config {
   maxBodyBytes: number;
   logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
   shutdownGraceSeconds: number;
+  cost: CostConfig;
+}
+
+/** What compute costs, for `estimateBatchCost` and the BOLTZ2 shard size. */
+export interface CostConfig {
+  prices: Prices;
+  boltzInstance: InstanceShape;
+  vinaInstance: InstanceShape;
+  /** Seconds after which the worker kills a BOLTZ2 shard (`OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS`). */
+  boltzShardTimeLimitSeconds: number;
 }
 
 export { ConfigError };
@@ -95,6 +118,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: c.OMTX_MAX_BODY_BYTES,
     logLevel: c.OMTX_LOG_LEVEL,
     shutdownGraceSeconds: c.OMTX_SHUTDOWN_GRACE_SECONDS,
+    cost: {
+      prices: pricesFrom(c),
+      boltzInstance: {
+        gpus: c.OMTX_BOLTZ_INSTANCE_GPUS,
+        vcpus: c.OMTX_BOLTZ_INSTANCE_VCPUS,
+        memoryGib: c.OMTX_BOLTZ_INSTANCE_MEMORY_GIB,
+      },
+      vinaInstance: { gpus: 0, vcpus: c.OMTX_VINA_INSTANCE_VCPUS, memoryGib: c.OMTX_VINA_INSTANCE_MEMORY_GIB },
+      boltzShardTimeLimitSeconds: c.OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS,
+    },
   };
 }
 

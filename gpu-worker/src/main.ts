@@ -25,6 +25,7 @@ export async function startWorker(
       leaseMs: config.leaseSeconds * 1000,
       jobMaxAttempts: config.jobMaxAttempts,
       shutdown: shutdown.signal,
+      billing: { instance: config.instance, prices: config.prices },
       log: (level, message, fields) => logger[level](fields ?? {}, message),
     },
     new Semaphore(config.concurrency),

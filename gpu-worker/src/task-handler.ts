@@ -1,11 +1,13 @@
-import type { Job, JobError, Protein, Result } from '../../src/domain/job.js';
+import type { Job, JobError, Protein, Result, Usage } from '../../src/domain/job.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { TaskPayload } from '../../src/ports/task-queue.js';
 import type { RunnerRegistry } from './runners/registry.js';
 import type { LigandOutcome, ShardMsa } from './runners/runner.js';
 import { msaKey, msaPlanOf } from '../../src/domain/msa.js';
+import { usageOf, type InstanceShape, type Prices } from '../../src/domain/cost.js';
 import { artifactKey } from './artifact-keys.js';
+import { ShardMeter } from './shard-meter.js';
 
 export interface TaskHandlerDeps {
   jobs: JobStore;
@@ -16,6 +18,8 @@ export interface TaskHandlerDeps {
   jobMaxAttempts: number;
   /** Aborted when the worker shuts down: the running tool is killed and its job goes back to the queue. */
   shutdown: AbortSignal;
+  /** The instance this worker runs on and its prices: each job records the share of the shard's time it held it. */
+  billing: { instance: InstanceShape; prices: Prices };
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -32,6 +36,9 @@ interface Claimed {
   attempt: number;
 }
 
+/** The usage of the job settled now, given the runner's own time for it; called just before its store write. */
+type Bill = (reportedSeconds?: number) => Usage;
+
 /**
  * Runs one task: a shard of job ids of one batch, or one job. Each job is claimed through a
  * store transaction first; a job finished, cancelled or leased by a live attempt is skipped
@@ -39,6 +46,8 @@ interface Claimed {
  * runner, which reports each ligand as it finishes; its files go to the BlobStore and its
  * result and status to the store in one transaction. A bad input fails the job for good; a
  * transient fault puts it back to QUEUED and the task answers 503, so the queue retries.
+ * Every job settled records its usage: its share of the shard's wall time (`ShardMeter`),
+ * priced on the worker's instance, so a batch's sums are what its shards were billed.
  */
 export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): Promise<TaskOutcome> {
   const claimed: Claimed[] = [];
@@ -63,9 +72,13 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
   }
   if (claimed.length === 0) return { status: throttled > 0 ? 503 : 200, settled: 0, skipped, retrying: throttled };
 
+  const meter = new ShardMeter(deps.clock(), claimed.length);
   const first = claimed[0]!.job;
   const protein = await proteinOf(deps.jobs, first);
   const runner = deps.runners.get(first.model);
+  const usesGpu = runner?.accelerator === 'GPU';
+  const bill: Bill = (reportedSeconds) =>
+    usageOf(meter.take(deps.clock(), reportedSeconds), usesGpu, deps.billing.instance, deps.billing.prices);
   const byId = new Map(claimed.map((c) => [c.job.id, c]));
   const pending = new Set(byId.keys());
   let settled = 0;
@@ -81,7 +94,7 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
   }, deps.leaseMs / 3);
   try {
     if (!runner) {
-      for (const c of claimed) await settle(deps, c, { ok: false, error: noRunner(first.model) });
+      for (const c of claimed) await settle(deps, c, { ok: false, error: noRunner(first.model) }, bill);
       return { status: throttled > 0 ? 503 : 200, settled: claimed.length, skipped, retrying: throttled };
     }
     const msa = await shardMsa(deps.blobs, first, protein);
@@ -92,53 +105,65 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
     for await (const { jobId, outcome } of outcomes) {
       const c = byId.get(jobId);
       if (!c || !pending.delete(jobId)) continue;
-      const kept = await settle(deps, c, outcome);
+      const kept = await settle(deps, c, outcome, bill);
       if (kept === 'released') retrying++;
       else settled++;
     }
   } catch (error) {
     deps.log('error', 'runner failed', { err: error, jobIds: [...pending] });
     const fault: JobError = { code: 'WORKER_FAULT', message: `the worker failed: ${(error as Error).message}`, retryable: true };
-    for (const id of pending) await settle(deps, byId.get(id)!, { ok: false, error: fault });
+    for (const id of pending) await settle(deps, byId.get(id)!, { ok: false, error: fault }, bill);
     retrying += pending.size;
     pending.clear();
   } finally {
     clearInterval(keepLeases);
   }
   // Jobs the runner did not report (it stopped early: cancelled) are settled by cancellation;
-  // anything else still holding our lease goes back to the queue.
+  // anything else still holding our lease goes back to the queue, and the last of those
+  // carries what is left of the shard's time.
+  const unrun: Claimed[] = [];
   for (const id of pending) {
-    if (await stopped(deps.jobs, id)) continue;
-    const c = byId.get(id)!;
-    await deps.jobs.release(
-      id,
-      c.attempt,
-      { code: 'NOT_RUN', message: 'the shard stopped before this ligand', retryable: true },
-      deps.clock(),
-    );
+    if (await stopped(deps.jobs, id)) meter.drop();
+    else unrun.push(byId.get(id)!);
+  }
+  for (const c of unrun) {
+    const error = { code: 'NOT_RUN', message: 'the shard stopped before this ligand', retryable: true };
+    await deps.jobs.release(c.job.id, c.attempt, error, deps.clock(), bill());
     retrying++;
   }
   retrying += throttled;
   return { status: retrying > 0 ? 503 : 200, settled, skipped, retrying };
 }
 
-/** Records one ligand's outcome: 'released' when it goes back to the queue for another attempt. */
-async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome): Promise<'done' | 'released'> {
+/**
+ * Records one ligand's outcome and its usage: 'released' when it goes back to the queue for
+ * another attempt.
+ */
+async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome, bill: Bill): Promise<'done' | 'released'> {
   const now = deps.clock();
   if (!outcome.ok) {
     if (outcome.error.retryable && c.attempt - c.job.attemptsBeforeRetry < deps.jobMaxAttempts) {
-      await deps.jobs.release(c.job.id, c.attempt, outcome.error, now);
+      await deps.jobs.release(c.job.id, c.attempt, outcome.error, now, bill(outcome.runtimeSeconds));
       return 'released';
     }
     const error = outcome.error.retryable
       ? { ...outcome.error, message: `${outcome.error.message} (after ${c.attempt} attempts)` }
       : outcome.error;
-    await deps.jobs.fail(c.job.id, c.attempt, { ...error, retryable: outcome.error.retryable }, now);
+    await deps.jobs.fail(
+      c.job.id,
+      c.attempt,
+      { ...error, retryable: outcome.error.retryable },
+      now,
+      bill(outcome.runtimeSeconds),
+    );
     return 'done';
   }
   // A job cancelled (or taken over) while it ran keeps no files from this attempt.
   if (!(await deps.jobs.renewLease(c.job.id, c.attempt, now, deps.leaseMs))) {
     deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
+    // Its share of the shard is spent, so the shard's last job does not take it too; no store
+    // write can record it (the attempt holds nothing now).
+    bill(outcome.runtimeSeconds);
     return 'done';
   }
   const artifacts = [];
@@ -148,7 +173,7 @@ async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome)
     artifacts.push({ name: file.name, key, contentType: file.contentType, sizeBytes: info.sizeBytes });
   }
   const result: Result = { ...outcome.result, artifacts };
-  const done = await deps.jobs.complete(c.job.id, c.attempt, result, deps.clock());
+  const done = await deps.jobs.complete(c.job.id, c.attempt, result, deps.clock(), bill(outcome.runtimeSeconds));
   if (!done)
     deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
   return 'done';

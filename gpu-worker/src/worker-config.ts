@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from '../../src/env-settings.js';
+import { localMachineShape, priceEnv, pricesFrom } from '../../src/cost-settings.js';
+import type { InstanceShape, Prices } from '../../src/domain/cost.js';
+
+const local = localMachineShape();
 
 /** Settings of the worker service, from its environment; a wrong one names the variable. */
 export const workerEnvSchema = z.object({
@@ -22,6 +26,12 @@ export const workerEnvSchema = z.object({
   // Kills a shard's `boltz predict` past this; well inside Cloud Tasks' 30-minute dispatch deadline.
   OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(1_500),
   OMTX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The instance this worker runs on, billed whole for every second a job holds it. The
+  // default is this machine without a GPU; the L4 service sets 1 GPU, 4 vCPU, 16 GiB in its spec.
+  OMTX_INSTANCE_GPUS: z.coerce.number().int().min(0).max(8).default(0),
+  OMTX_INSTANCE_VCPUS: z.coerce.number().min(0.08).max(256).default(local.vcpus),
+  OMTX_INSTANCE_MEMORY_GIB: z.coerce.number().min(0.125).max(4096).default(local.memoryGib),
+  ...priceEnv,
 });
 
 export interface WorkerConfig {
@@ -43,6 +53,9 @@ export interface WorkerConfig {
   boltzAccelerator: 'gpu' | 'cpu';
   boltzShardTimeLimitSeconds: number;
   logLevel: z.infer<typeof workerEnvSchema>['OMTX_LOG_LEVEL'];
+  /** What each job's usage is priced on. */
+  instance: InstanceShape;
+  prices: Prices;
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
@@ -63,5 +76,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     boltzAccelerator: c.OMTX_BOLTZ_ACCELERATOR,
     boltzShardTimeLimitSeconds: c.OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS,
     logLevel: c.OMTX_LOG_LEVEL,
+    instance: { gpus: c.OMTX_INSTANCE_GPUS, vcpus: c.OMTX_INSTANCE_VCPUS, memoryGib: c.OMTX_INSTANCE_MEMORY_GIB },
+    prices: pricesFrom(c),
   };
 }

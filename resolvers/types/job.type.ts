@@ -11,7 +11,7 @@ export class ResultType {
   @Field((_type) => [PoseType]) poses!: PoseType[];
 }
 
-/** Fields resolved from the domain Job as it is; `batch`, `protein`, `runtimeSeconds` are resolved in job.resolver.ts. */
+/** Fields resolved from the domain Job as it is; `batch`, `protein`, `runtimeSeconds`, `usage` are resolved in job.resolver.ts. */
 @ObjectType('Job', { simpleResolvers: true, implements: Node })
 export class JobType extends Node {
   @Field((_type) => ID) declare id: string;

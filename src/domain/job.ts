@@ -137,6 +137,23 @@ export interface JobError {
   retryable: boolean;
 }
 
+/**
+ * What the worker was billed for a job's attempts, or a batch's children, in whole units
+ * (milliseconds, nano-dollars) so that sums stay exact however many ligands a screen has.
+ */
+export interface Usage {
+  /** Wall-clock time the worker spent on it, model load and uploads included. */
+  runtimeMs: number;
+  /** `runtimeMs` × the instance's GPUs, while a GPU model ran; 0 for a CPU model. */
+  gpuMs: number;
+  /** The instance's price for `runtimeMs` (GPU, vCPUs and memory), in 1e-9 USD. */
+  costNanoUsd: number;
+}
+
+export function noUsage(): Usage {
+  return { runtimeMs: 0, gpuMs: 0, costNanoUsd: 0 };
+}
+
 export interface Job {
   id: string;
   owner: string;
@@ -157,6 +174,11 @@ export interface Job {
   attemptsBeforeRetry: number;
   /** Lease of the attempt that runs the job, while RUNNING. */
   leaseExpiresAt: Date | null;
+  /**
+   * Every attempt's usage summed (a failed or interrupted attempt was billed too); null until
+   * an attempt has reported one.
+   */
+  usage: Usage | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -186,6 +208,8 @@ export interface Batch {
   counts: StatusCounts;
   /** Set once by cancelBatch; children not yet started end CANCELLED. */
   cancelRequested: boolean;
+  /** The children's usage summed; it changes in the same transaction as the child's. */
+  usage: Usage;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -217,6 +241,7 @@ export function pendingJob(fields: NewJob, now: Date): Job {
     attempts: 0,
     attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
+    usage: null,
     createdAt: now,
     updatedAt: now,
     startedAt: null,
@@ -238,6 +263,7 @@ export function pendingBatch(fields: NewBatch, total: number, now: Date): Batch 
     total,
     counts: { ...emptyCounts(), pending: total },
     cancelRequested: false,
+    usage: noUsage(),
     createdAt: now,
     updatedAt: now,
     startedAt: null,

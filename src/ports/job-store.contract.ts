@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Batch, Job, JobError, JobStatus, StatusCounts } from '../domain/job.js';
-import { countKey, emptyCounts } from '../domain/job.js';
+import type { Batch, Job, JobError, JobStatus, StatusCounts, Usage } from '../domain/job.js';
+import { countKey, emptyCounts, noUsage } from '../domain/job.js';
 import { batchStatusFrom, isTerminal } from '../domain/status.js';
 import { ConflictError, InvalidCursorError, NotFoundError } from '../domain/errors.js';
 import type { ChangeFeed } from './change-feed.js';
@@ -28,6 +28,11 @@ export const LEASE_MS = 60_000;
 
 const TRANSIENT: JobError = { code: 'WORKER.UNAVAILABLE', message: 'GPU not ready', retryable: true };
 const BAD_INPUT: JobError = { code: 'INPUT.INVALID', message: 'ligand has no heavy atoms', retryable: false };
+
+/** `seconds` on an L4 instance ($0.0002907 a second), in the store's whole units. */
+function l4Usage(seconds: number): Usage {
+  return { runtimeMs: seconds * 1000, gpuMs: seconds * 1000, costNanoUsd: seconds * 290_700 };
+}
 
 export async function getJob(store: JobStore, id: string): Promise<Job> {
   const [job] = await store.getJobs([id]);
@@ -486,11 +491,11 @@ export function describeJobStoreContract(
         const batchBefore = await getBatch(store, batch.id);
         const statsBefore = await store.batchStats(batch.id);
 
-        expect(await store.complete(id, 1, buildResult(), at(LEASE_MS + 2))).toBeNull();
-        expect(await store.fail(id, 1, BAD_INPUT, at(LEASE_MS + 3))).toBeNull();
-        expect(await store.release(id, 1, TRANSIENT, at(LEASE_MS + 4))).toBeNull();
+        expect(await store.complete(id, 1, buildResult(), at(LEASE_MS + 2), l4Usage(10))).toBeNull();
+        expect(await store.fail(id, 1, BAD_INPUT, at(LEASE_MS + 3), l4Usage(10))).toBeNull();
+        expect(await store.release(id, 1, TRANSIENT, at(LEASE_MS + 4), l4Usage(10))).toBeNull();
         expect(await store.renewLease(id, 1, at(LEASE_MS + 5), LEASE_MS)).toBe(false);
-        expect(await store.complete(id, 3, buildResult(), at(LEASE_MS + 6))).toBeNull();
+        expect(await store.complete(id, 3, buildResult(), at(LEASE_MS + 6), l4Usage(10))).toBeNull();
 
         expect(await getJob(store, id)).toEqual(jobBefore);
         expect(await getBatch(store, batch.id)).toEqual(batchBefore);
@@ -571,6 +576,112 @@ export function describeJobStoreContract(
         expect(await store.complete(id, 1, buildResult(), at(LEASE_MS + 6))).toBeNull();
         // …and the attempt budget starts again from the retry.
         expect(await getJob(store, id)).toMatchObject({ status: 'RUNNING', attempts: third, attemptsBeforeRetry: second });
+      });
+    });
+
+    describe('usage', () => {
+      it('starts a job with no usage and a batch with zero sums', async () => {
+        const { batch, children } = await createBatchOf(store, 2);
+        expect((await getJob(store, children[0]!.id)).usage).toBeNull();
+        expect((await getBatch(store, batch.id)).usage).toEqual(noUsage());
+      });
+
+      it("records an attempt's usage on the job and adds it to the batch's sums with the status change", async () => {
+        const { batch, children } = await createBatchOf(store, 2);
+        const id = children[0]!.id;
+        await store.markQueued([id], at(0));
+        const attempt = await claimOk(store, id, at(0));
+
+        const done = await store.complete(id, attempt, buildResult(), at(50_000), l4Usage(50));
+
+        expect(done).toMatchObject({ status: 'COMPLETED', usage: l4Usage(50) });
+        expect(await getJob(store, id)).toEqual(done);
+        const stored = await getBatch(store, batch.id);
+        expect(stored.usage).toEqual({ runtimeMs: 50_000, gpuMs: 50_000, costNanoUsd: 14_535_000 });
+        expect(stored.counts).toMatchObject({ completed: 1, pending: 1 });
+      });
+
+      it('sums usage over every attempt: a released one, a failed one, and the one after a retry', async () => {
+        const { batch, children } = await createBatchOf(store, 3);
+        const id = children[1]!.id;
+        await store.markQueued([id], at(0));
+        const first = await claimOk(store, id, at(0));
+        await store.release(id, first, TRANSIENT, at(1), l4Usage(7));
+        const second = await claimOk(store, id, at(2));
+        await store.fail(id, second, BAD_INPUT, at(3), l4Usage(11));
+        await store.retryFailed('alice', batch.id, at(4));
+        const third = await claimOk(store, id, at(5));
+        expect((await getJob(store, id)).usage).toEqual(l4Usage(18));
+
+        await store.complete(id, third, buildResult(), at(6), l4Usage(13));
+
+        expect((await getJob(store, id)).usage).toEqual(l4Usage(31));
+        expect((await getBatch(store, batch.id)).usage).toEqual(l4Usage(31));
+      });
+
+      it("keeps an individual job's usage, with no batch to add to", async () => {
+        const job = buildJob();
+        await store.createJob(job);
+        await store.markQueued([job.id], at(0));
+        const attempt = await claimOk(store, job.id, at(0));
+        const cpu = { runtimeMs: 2_813, gpuMs: 0, costNanoUsd: 233_479 };
+        expect(await store.fail(job.id, attempt, BAD_INPUT, at(1), cpu)).toMatchObject({ status: 'FAILED', usage: cpu });
+      });
+
+      it('keeps the batch sums exact after hundreds of completions with uneven usage', async () => {
+        const size = 240;
+        const random = prng(4242);
+        const { batch, children } = await createBatchOf(store, size);
+        await store.markQueued(
+          children.map((c) => c.id),
+          at(0),
+        );
+        const expected = noUsage();
+        for (const [i, child] of children.entries()) {
+          const attempt = await claimOk(store, child.id, at(i));
+          // Uneven whole units, as the worker's rounding produces them.
+          const runtimeMs = 40_000 + Math.floor(random() * 20_000);
+          const usage = { runtimeMs, gpuMs: runtimeMs, costNanoUsd: Math.round(runtimeMs * 290.7) };
+          expected.runtimeMs += usage.runtimeMs;
+          expected.gpuMs += usage.gpuMs;
+          expected.costNanoUsd += usage.costNanoUsd;
+          await store.complete(child.id, attempt, buildResult(), at(i), usage);
+        }
+        const stored = await getBatch(store, batch.id);
+        expect(stored.status).toBe('COMPLETED');
+        expect(stored.usage).toEqual(expected);
+        const listed = await allBatchJobs(store, batch.id);
+        expect(listed.reduce((total, j) => total + j.usage!.costNanoUsd, 0)).toBe(stored.usage.costNanoUsd);
+      });
+
+      it('leaves usage alone when a write brings none', async () => {
+        const { batch, children } = await createBatchOf(store, 1);
+        const id = children[0]!.id;
+        await store.markQueued([id], at(0));
+        const first = await claimOk(store, id, at(0));
+        await store.release(id, first, TRANSIENT, at(1), l4Usage(3));
+        const second = await claimOk(store, id, at(2));
+        await store.complete(id, second, buildResult(), at(3));
+        expect((await getJob(store, id)).usage).toEqual(l4Usage(3));
+        expect((await getBatch(store, batch.id)).usage).toEqual(l4Usage(3));
+      });
+
+      it('refuses a fractional or negative usage with a RangeError and writes nothing', async () => {
+        const { batch, children } = await createBatchOf(store, 1);
+        const id = children[0]!.id;
+        await store.markQueued([id], at(0));
+        const attempt = await claimOk(store, id, at(0));
+        const before = await getJob(store, id);
+
+        await expect(
+          store.complete(id, attempt, buildResult(), at(1), { runtimeMs: 1.5, gpuMs: 0, costNanoUsd: 0 }),
+        ).rejects.toBeInstanceOf(RangeError);
+        await expect(
+          store.fail(id, attempt, BAD_INPUT, at(1), { runtimeMs: 1, gpuMs: -1, costNanoUsd: 0 }),
+        ).rejects.toBeInstanceOf(RangeError);
+
+        expect(await getJob(store, id)).toEqual(before);
+        expect((await getBatch(store, batch.id)).usage).toEqual(noUsage());
       });
     });
 
@@ -784,7 +895,10 @@ export function describeJobStoreContract(
         const { batch, children } = await createBatchOf(store, 200, { maxConcurrent });
         const ids = children.map((c) => c.id);
         const model = new Map(
-          ids.map((id) => [id, { status: 'PENDING' as JobStatus, attempt: 0, leaseUntil: 0, affinity: null as number | null }]),
+          ids.map((id) => [
+            id,
+            { status: 'PENDING' as JobStatus, attempt: 0, leaseUntil: 0, affinity: null as number | null, usageMs: 0 },
+          ]),
         );
         const state = (id: string) => model.get(id)!;
         const withStatus = (status: JobStatus) => ids.filter((id) => state(id).status === status);
@@ -837,11 +951,14 @@ export function describeJobStoreContract(
               const m = state(id);
               const stale = random() < 0.1;
               const attempt = stale ? m.attempt - 1 : m.attempt;
+              const seconds = 1 + Math.floor(random() * 90);
+              const usage = l4Usage(seconds);
+              if (!stale) m.usageMs += usage.runtimeMs;
               const what = random();
               if (what < 0.6) {
                 op = `complete ${id} attempt ${attempt}${stale ? ' (stale)' : ''}`;
                 const affinity = random() < 0.8 ? Math.round((random() * 10 - 8) * 100) / 100 : null;
-                const done = await store.complete(id, attempt, buildResult({ affinity }), t);
+                const done = await store.complete(id, attempt, buildResult({ affinity }), t, usage);
                 if (stale) expect(done, op).toBeNull();
                 else {
                   Object.assign(m, { status: 'COMPLETED', affinity });
@@ -849,7 +966,7 @@ export function describeJobStoreContract(
                 }
               } else if (what < 0.8) {
                 op = `fail ${id} attempt ${attempt}${stale ? ' (stale)' : ''}`;
-                const done = await store.fail(id, attempt, BAD_INPUT, t);
+                const done = await store.fail(id, attempt, BAD_INPUT, t, usage);
                 if (stale) expect(done, op).toBeNull();
                 else {
                   m.status = 'FAILED';
@@ -857,7 +974,7 @@ export function describeJobStoreContract(
                 }
               } else {
                 op = `release ${id} attempt ${attempt}${stale ? ' (stale)' : ''}`;
-                const done = await store.release(id, attempt, TRANSIENT, t);
+                const done = await store.release(id, attempt, TRANSIENT, t, usage);
                 if (stale) expect(done, op).toBeNull();
                 else {
                   m.status = 'QUEUED';
@@ -908,6 +1025,12 @@ export function describeJobStoreContract(
           ).toEqual(ids.map((id) => state(id).status));
           const stored = await getBatch(store, batch.id);
           expect(stored.counts, where).toEqual(tally(listed));
+          const usedMs = ids.reduce((total, id) => total + state(id).usageMs, 0);
+          expect(stored.usage, where).toEqual(l4Usage(usedMs / 1000));
+          expect(
+            listed.map((j) => j.usage?.runtimeMs ?? 0),
+            where,
+          ).toEqual(ids.map((id) => state(id).usageMs));
           expect(sum(stored.counts), where).toBe(stored.total);
           expect(stored.counts.running, where).toBeLessThanOrEqual(maxConcurrent);
           expect(stored.cancelRequested, where).toBe(cancelRequested);

@@ -1,4 +1,4 @@
-import type { Batch, Job, JobError, JobStatus, ModelName, Result } from '../domain/job.js';
+import type { Batch, Job, JobError, JobStatus, ModelName, Result, Usage } from '../domain/job.js';
 import type { Page, PageRequest } from './page.js';
 
 export interface JobFilter {
@@ -38,7 +38,12 @@ export interface BatchStats {
 
 /**
  * Jobs and batches. Every write is one transaction; a child's status and its batch's
- * counters change together, and each committed change reaches the ChangeFeed.
+ * counters (and usage sums) change together, and each committed change reaches the ChangeFeed.
+ *
+ * `complete`, `fail` and `release` take the attempt's `usage`, if any: it is added to the
+ * job's and, for a child, to its batch's sums in the same transaction, so the sums are exact
+ * (whole units, see `Usage`). A stale attempt's usage is dropped with the rest of its write.
+ * An invalid usage (fractional, negative) is a RangeError and nothing is written.
  */
 export interface JobStore {
   /**
@@ -60,11 +65,11 @@ export interface JobStore {
   /** Extends the lease of a running attempt; false when the attempt no longer holds it. */
   renewLease(jobId: string, attempt: number, now: Date, leaseMs: number): Promise<boolean>;
   /** RUNNING → COMPLETED for the attempt that holds the lease; null when it does not. */
-  complete(jobId: string, attempt: number, result: Result, now: Date): Promise<Job | null>;
+  complete(jobId: string, attempt: number, result: Result, now: Date, usage?: Usage): Promise<Job | null>;
   /** RUNNING → FAILED for good (bad input, attempts used up). */
-  fail(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
+  fail(jobId: string, attempt: number, error: JobError, now: Date, usage?: Usage): Promise<Job | null>;
   /** RUNNING → QUEUED after a transient fault, so the queue's retry runs it again. */
-  release(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null>;
+  release(jobId: string, attempt: number, error: JobError, now: Date, usage?: Usage): Promise<Job | null>;
   /** QUEUED jobs whose task the queue gave up on end FAILED with `error`; others are left alone. */
   abandon(jobIds: string[], error: JobError, now: Date): Promise<Job[]>;
   /** RUNNING jobs whose lease ended before `now` go back to QUEUED; returns their ids. */

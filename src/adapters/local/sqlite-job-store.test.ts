@@ -111,6 +111,34 @@ describe('SqliteJobStore on a shared file', () => {
     }
   });
 
+  it('opens a file made before cost accounting: its jobs have no usage, its batches zero sums, and new usage adds up', async () => {
+    const path = freshPath();
+    const { batch, children } = buildBatch(2);
+    const [done, waiting] = children.map((c) => c.id) as [string, string];
+    const before = open(openSqlite(path));
+    await before.store.createBatch(batch, children);
+    await before.store.markQueued([done, waiting], at(0));
+    await before.store.complete(done, await claimOk(before.store, done, at(1)), buildResult(), at(2));
+    await before.close();
+    const old = openSqlite(path);
+    for (const table of ['jobs', 'batches'])
+      for (const column of ['usage_runtime_ms', 'usage_gpu_ms', 'usage_cost_nano_usd'])
+        old.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
+    old.close();
+
+    const again = open(openSqlite(path));
+    try {
+      expect((await getJob(again.store, done)).usage).toBeNull();
+      expect((await again.store.getBatches([batch.id]))[0]?.usage).toEqual({ runtimeMs: 0, gpuMs: 0, costNanoUsd: 0 });
+      const usage = { runtimeMs: 1_000, gpuMs: 0, costNanoUsd: 83_000 };
+      await again.store.complete(waiting, await claimOk(again.store, waiting, at(3)), buildResult(), at(4), usage);
+      expect((await getJob(again.store, waiting)).usage).toEqual(usage);
+      expect((await again.store.getBatches([batch.id]))[0]?.usage).toEqual(usage);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('keeps every record after the file is closed and opened again', async () => {
     const path = freshPath();
     const first = open(openSqlite(path));

@@ -1,5 +1,6 @@
-import type { Batch, Job, JobError, JobStatus, Result } from '../../domain/job.js';
+import type { Batch, Job, JobError, JobStatus, Result, Usage } from '../../domain/job.js';
 import { JOB_STATUSES, countKey } from '../../domain/job.js';
+import { addUsage, assertUsage } from '../../domain/cost.js';
 import { assertTransition, batchStatusFrom, isTerminal } from '../../domain/status.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type {
@@ -19,7 +20,10 @@ import { migrateJobSchema } from './sqlite/job-schema.js';
 import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type JobRow } from './sqlite/job-rows.js';
 import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
 
-/** The `jobs` columns, in the order of the store's inserts. */
+/**
+ * The `jobs` columns a new job sets, in the order of the store's inserts. Usage columns are
+ * not among them: a new job has none (NULL) until a worker reports one.
+ */
 export const JOB_COLUMNS: (keyof JobRow)[] = [
   'id',
   'owner',
@@ -70,9 +74,11 @@ export class SqliteJobStore implements JobStore {
     );
     this.insertBatch = db.prepare(
       `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
-         running, completed, failed, cancelled, cancel_requested, created_at, updated_at, started_at, completed_at, idempotency_key)
+         running, completed, failed, cancelled, cancel_requested, usage_runtime_ms, usage_gpu_ms, usage_cost_nano_usd,
+         created_at, updated_at, started_at, completed_at, idempotency_key)
        VALUES (@id, @owner, @name, @model, @status, @protein, @parameters, @max_concurrent, @total, @pending, @queued,
-         @running, @completed, @failed, @cancelled, @cancel_requested, @created_at, @updated_at, @started_at, @completed_at, @idempotency_key)`,
+         @running, @completed, @failed, @cancelled, @cancel_requested, @usage_runtime_ms, @usage_gpu_ms, @usage_cost_nano_usd,
+         @created_at, @updated_at, @started_at, @completed_at, @idempotency_key)`,
     );
     this.insertChange = db.prepare('INSERT INTO job_changes (job_id, batch_id, at) VALUES (?, ?, ?)');
     this.selectJob = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
@@ -159,11 +165,18 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async complete(jobId: string, attempt: number, result: Result, now: Date): Promise<Job | null> {
+  async complete(jobId: string, attempt: number, result: Result, now: Date, usage?: Usage): Promise<Job | null> {
+    if (usage) assertUsage(usage);
     return this.write(() => {
       const job = this.heldBy(jobId, attempt);
       if (!job) return null;
-      const done = this.transition(job, 'COMPLETED', now, { result, error: null, leaseExpiresAt: null, completedAt: now });
+      const done = this.transition(job, 'COMPLETED', now, {
+        result,
+        error: null,
+        leaseExpiresAt: null,
+        completedAt: now,
+        ...this.charge(job, usage),
+      });
       const affinity = result.affinity?.value;
       if (job.batchId !== null && affinity !== undefined) {
         this.stmt(
@@ -175,19 +188,21 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async fail(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null> {
+  async fail(jobId: string, attempt: number, error: JobError, now: Date, usage?: Usage): Promise<Job | null> {
+    if (usage) assertUsage(usage);
     return this.write(() => {
       const job = this.heldBy(jobId, attempt);
       if (!job) return null;
-      return this.transition(job, 'FAILED', now, { error, leaseExpiresAt: null, completedAt: now });
+      return this.transition(job, 'FAILED', now, { error, leaseExpiresAt: null, completedAt: now, ...this.charge(job, usage) });
     });
   }
 
-  async release(jobId: string, attempt: number, error: JobError, now: Date): Promise<Job | null> {
+  async release(jobId: string, attempt: number, error: JobError, now: Date, usage?: Usage): Promise<Job | null> {
+    if (usage) assertUsage(usage);
     return this.write(() => {
       const job = this.heldBy(jobId, attempt);
       if (!job) return null;
-      return this.transition(job, 'QUEUED', now, { error, leaseExpiresAt: null });
+      return this.transition(job, 'QUEUED', now, { error, leaseExpiresAt: null, ...this.charge(job, usage) });
     });
   }
 
@@ -427,6 +442,21 @@ export class SqliteJobStore implements JobStore {
     return job && job.status === 'RUNNING' && job.attempts === attempt ? job : null;
   }
 
+  /**
+   * Adds an attempt's usage to its batch's sums (inside the caller's transaction) and returns
+   * the job's new usage as a patch; nothing without a usage.
+   */
+  private charge(job: Job, usage: Usage | undefined): Partial<Job> {
+    if (!usage) return {};
+    if (job.batchId !== null) {
+      this.stmt(
+        `UPDATE batches SET usage_runtime_ms = usage_runtime_ms + ?, usage_gpu_ms = usage_gpu_ms + ?,
+             usage_cost_nano_usd = usage_cost_nano_usd + ? WHERE id = ?`,
+      ).run(usage.runtimeMs, usage.gpuMs, usage.costNanoUsd, job.batchId);
+    }
+    return { usage: addUsage(job.usage, usage) };
+  }
+
   /** Writes a patch without a status change (the lease take-over of an expired attempt). */
   private update(job: Job, patch: Partial<Job>, now: Date): Job {
     const next: Job = { ...job, ...patch, updatedAt: now };
@@ -457,8 +487,9 @@ export class SqliteJobStore implements JobStore {
     const row = jobToRow(job);
     this.stmt(
       `UPDATE jobs SET status = @status, result = @result, error = @error, affinity = @affinity, confidence = @confidence,
-           attempts = @attempts, attempts_before_retry = @attempts_before_retry, lease_expires_at = @lease_expires_at, updated_at = @updated_at, started_at = @started_at,
-           completed_at = @completed_at WHERE id = @id`,
+           attempts = @attempts, attempts_before_retry = @attempts_before_retry, lease_expires_at = @lease_expires_at,
+           usage_runtime_ms = @usage_runtime_ms, usage_gpu_ms = @usage_gpu_ms, usage_cost_nano_usd = @usage_cost_nano_usd,
+           updated_at = @updated_at, started_at = @started_at, completed_at = @completed_at WHERE id = @id`,
     ).run(row);
   }
 

@@ -1,5 +1,5 @@
 import type { Batch, Job, Ligand, Parameters, Protein, Result } from '../../domain/job.js';
-import { emptyCounts } from '../../domain/job.js';
+import { emptyCounts, noUsage } from '../../domain/job.js';
 
 /**
  * Builders of Job and Batch records for the port contract suites: plain data, every field
@@ -83,6 +83,7 @@ export function buildJob(overrides: Partial<Job> = {}): Job {
     attempts: 0,
     attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
+    usage: null,
     createdAt,
     updatedAt: createdAt,
     startedAt: null,
@@ -110,6 +111,7 @@ export function buildBatch(size: number, overrides: Partial<Batch> = {}): { batc
     total: size,
     counts: { ...emptyCounts(), pending: size },
     cancelRequested: false,
+    usage: noUsage(),
     createdAt,
     updatedAt: createdAt,
     startedAt: null,
@@ -144,7 +146,10 @@ export function buildResult(scores: { affinity?: number | null; confidence?: num
       affinity === null
         ? null
         : { value: affinity, unit: 'LOG10_IC50_UM', kcalPerMol: affinity * 1.364, probabilityBinder: 0.91, heads: [] },
-    confidence: confidence === null ? null : {
+    confidence:
+      confidence === null
+        ? null
+        : {
             score: confidence,
             ptm: 0.8,
             iptm: 0.75,

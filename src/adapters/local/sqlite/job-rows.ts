@@ -1,4 +1,4 @@
-import type { Batch, Job, JobError, Ligand, Parameters, Protein } from '../../../domain/job.js';
+import type { Batch, Job, JobError, Ligand, Parameters, Protein, Usage } from '../../../domain/job.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -20,6 +20,10 @@ export interface JobRow {
   attempts: number;
   attempts_before_retry: number;
   lease_expires_at: number | null;
+  /** All three null until an attempt reports usage. */
+  usage_runtime_ms: number | null;
+  usage_gpu_ms: number | null;
+  usage_cost_nano_usd: number | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -47,6 +51,9 @@ export interface BatchRow {
   affinity_count: number;
   affinity_sum: number;
   affinity_best: number | null;
+  usage_runtime_ms: number;
+  usage_gpu_ms: number;
+  usage_cost_nano_usd: number;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -92,6 +99,10 @@ export function jobFromRow(r: JobRow): Job {
     attempts: r.attempts,
     attemptsBeforeRetry: r.attempts_before_retry,
     leaseExpiresAt: date(r.lease_expires_at),
+    usage:
+      r.usage_runtime_ms === null
+        ? null
+        : { runtimeMs: r.usage_runtime_ms, gpuMs: r.usage_gpu_ms!, costNanoUsd: r.usage_cost_nano_usd! },
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
     startedAt: date(r.started_at),
@@ -124,6 +135,7 @@ export function jobToRow(j: Job): JobRow {
     attempts: j.attempts,
     attempts_before_retry: j.attemptsBeforeRetry,
     lease_expires_at: ms(j.leaseExpiresAt),
+    ...usageColumns(j.usage),
     created_at: j.createdAt.getTime(),
     updated_at: j.updatedAt.getTime(),
     started_at: ms(j.startedAt),
@@ -152,6 +164,7 @@ export function batchFromRow(r: BatchRow): Batch {
       cancelled: r.cancelled,
     },
     cancelRequested: r.cancel_requested === 1,
+    usage: { runtimeMs: r.usage_runtime_ms, gpuMs: r.usage_gpu_ms, costNanoUsd: r.usage_cost_nano_usd },
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
     startedAt: date(r.started_at),
@@ -173,10 +186,17 @@ export function batchToRow(b: Batch): Omit<BatchRow, 'affinity_count' | 'affinit
     total: b.total,
     ...b.counts,
     cancel_requested: b.cancelRequested ? 1 : 0,
+    usage_runtime_ms: b.usage.runtimeMs,
+    usage_gpu_ms: b.usage.gpuMs,
+    usage_cost_nano_usd: b.usage.costNanoUsd,
     created_at: b.createdAt.getTime(),
     updated_at: b.updatedAt.getTime(),
     started_at: ms(b.startedAt),
     completed_at: ms(b.completedAt),
     idempotency_key: b.idempotencyKey,
   };
+}
+
+function usageColumns(u: Usage | null): Pick<JobRow, 'usage_runtime_ms' | 'usage_gpu_ms' | 'usage_cost_nano_usd'> {
+  return { usage_runtime_ms: u?.runtimeMs ?? null, usage_gpu_ms: u?.gpuMs ?? null, usage_cost_nano_usd: u?.costNanoUsd ?? null };
 }

@@ -6,7 +6,8 @@ import type { SqliteDatabase } from './database.js';
  * - a user's jobs and batches, newest first: (owner, kind, created_at, id) scanned backwards;
  * - a batch's children by index, by status, by affinity, by confidence (partial indexes hold
  *   only the children that have the value; the rest follow by index).
- * Times are integer milliseconds since the epoch.
+ * Times are integer milliseconds since the epoch; usage is whole milliseconds and nano-dollars,
+ * so a batch's sums (added to in the same transaction as each child's) stay exact.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS batches (
@@ -29,6 +30,9 @@ CREATE TABLE IF NOT EXISTS batches (
   affinity_count INTEGER NOT NULL DEFAULT 0,
   affinity_sum REAL NOT NULL DEFAULT 0,
   affinity_best REAL,
+  usage_runtime_ms INTEGER NOT NULL DEFAULT 0,
+  usage_gpu_ms INTEGER NOT NULL DEFAULT 0,
+  usage_cost_nano_usd INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   started_at INTEGER,
@@ -58,6 +62,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   attempts INTEGER NOT NULL DEFAULT 0,
   attempts_before_retry INTEGER NOT NULL DEFAULT 0,
   lease_expires_at INTEGER,
+  usage_runtime_ms INTEGER,
+  usage_gpu_ms INTEGER,
+  usage_cost_nano_usd INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   started_at INTEGER,
@@ -85,11 +92,30 @@ CREATE TABLE IF NOT EXISTS job_changes (
 );
 `;
 
+/**
+ * Columns added after the first files were made, with the definition an older file gets:
+ * the attempt budget restarting on retry, then cost accounting (a job that ran before it has
+ * no usage; its batch's sums start at zero).
+ */
+const ADDED_COLUMNS: { table: 'jobs' | 'batches'; column: string; definition: string }[] = [
+  { table: 'jobs', column: 'attempts_before_retry', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'jobs', column: 'usage_runtime_ms', definition: 'INTEGER' },
+  { table: 'jobs', column: 'usage_gpu_ms', definition: 'INTEGER' },
+  { table: 'jobs', column: 'usage_cost_nano_usd', definition: 'INTEGER' },
+  { table: 'batches', column: 'usage_runtime_ms', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'batches', column: 'usage_gpu_ms', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'batches', column: 'usage_cost_nano_usd', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
+
 export function migrateJobSchema(db: SqliteDatabase): void {
   db.exec(DDL);
-  // Files made before the attempt budget restarted on retry lack its column.
-  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('jobs') as { name: string }[];
-  if (!columns.some((c) => c.name === 'attempts_before_retry')) {
-    db.exec('ALTER TABLE jobs ADD COLUMN attempts_before_retry INTEGER NOT NULL DEFAULT 0');
-  }
+  const existing = (table: string) =>
+    new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name));
+  // Under the write lock: the api and the worker may open an old file at the same moment.
+  db.transaction(() => {
+    const columns = { jobs: existing('jobs'), batches: existing('batches') };
+    for (const { table, column, definition } of ADDED_COLUMNS) {
+      if (!columns[table].has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+  }).immediate();
 }
