@@ -80,6 +80,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     clock,
     newId: randomUUID,
     shardSize: config.shardSize,
+    boltzShardTimeLimitSeconds: config.cost.boltzShardTimeLimitSeconds,
     blobs: fsBlobs,
     msaStage: new MsaStage(fsBlobs, msaProviderFor(config), {
       onFault: (error) => logger.error({ err: error }, 'dispatch after an MSA search failed'),

@@ -19,6 +19,8 @@ export interface ServiceDeps {
   chemistryForBatch: (smiles: readonly string[]) => Promise<Chemistry>;
   clock: () => Date;
   newId: () => string;
-  /** Ligands per task: the worker loads a model once per shard. */
+  /** VINA ligands per task. */
   shardSize: number;
+  /** The worker's BOLTZ2 shard time limit: BOLTZ2 shards are as large as fits it (the weights load once per shard). */
+  boltzShardTimeLimitSeconds: number;
 }

@@ -1,13 +1,19 @@
 import type { Job, Parameters, Protein } from '../domain/job.js';
 import { msaKey, msaPlanOf } from '../domain/msa.js';
+import { boltzShardSize } from '../domain/cost.js';
 import type { TaskRequest } from '../ports/task-queue.js';
 import type { ServiceDeps } from './deps.js';
 
-type DispatchDeps = Pick<ServiceDeps, 'queue' | 'jobs' | 'clock' | 'shardSize' | 'blobs' | 'msaStage'>;
+type DispatchDeps = Pick<
+  ServiceDeps,
+  'queue' | 'jobs' | 'clock' | 'shardSize' | 'boltzShardTimeLimitSeconds' | 'blobs' | 'msaStage'
+>;
 
 /**
- * Hands jobs to the queue and marks them QUEUED. Batch children go in shards of
- * `shardSize` (a task carries ids, never inputs); an individual job goes alone. Task names
+ * Hands jobs to the queue and marks them QUEUED. Batch children go in shards (a task carries
+ * ids, never inputs): VINA's of `shardSize`, BOLTZ2's as large as fits the worker's shard
+ * time limit (`boltzShardSize`), since each shard loads the weights once. An individual job
+ * goes alone. Task names
  * are derived from the jobs and `round`, so enqueueing the same round twice (a retried
  * submission, the stale-PENDING sweep) de-duplicates instead of running twice.
  *
@@ -17,19 +23,23 @@ type DispatchDeps = Pick<ServiceDeps, 'queue' | 'jobs' | 'clock' | 'shardSize' |
  */
 export async function dispatchJobs(deps: DispatchDeps, jobs: Job[], round: string): Promise<void> {
   if (jobs.length === 0) return;
-  const ready: Job[][] = [];
+  const ready: Target[] = [];
   for (const target of await targetsOf(deps, jobs)) {
-    if (await msaReady(deps, target, round)) ready.push(target.jobs);
+    if (await msaReady(deps, target, round)) ready.push(target);
   }
   const tasks: TaskRequest[] = [];
-  for (const group of ready) {
+  for (const { jobs: group, protein, parameters } of ready) {
     const batchId = group[0]!.batchId;
     if (batchId === null) {
       for (const job of group) tasks.push({ name: `job-${job.id}-${round}`, payload: { jobIds: [job.id], batchId: null } });
       continue;
     }
-    for (let start = 0; start < group.length; start += deps.shardSize) {
-      const shard = group.slice(start, start + deps.shardSize);
+    const shardSize =
+      group[0]!.model === 'BOLTZ2'
+        ? boltzShardSize(parameters, deps.boltzShardTimeLimitSeconds, { residues: protein.sequence?.length })
+        : deps.shardSize;
+    for (let start = 0; start < group.length; start += shardSize) {
+      const shard = group.slice(start, start + shardSize);
       const first = shard[0]!;
       tasks.push({
         name: `batch-${batchId}-${round}-${first.batchIndex ?? first.id}`,
@@ -40,7 +50,7 @@ export async function dispatchJobs(deps: DispatchDeps, jobs: Job[], round: strin
   if (tasks.length === 0) return;
   await deps.queue.enqueue(tasks);
   await deps.jobs.markQueued(
-    ready.flat().map((j) => j.id),
+    ready.flatMap((t) => t.jobs.map((j) => j.id)),
     deps.clock(),
   );
 }

@@ -31,6 +31,7 @@ describe('reapOnce', () => {
       clock: () => now,
       newId: () => 'unused',
       shardSize: 4,
+      boltzShardTimeLimitSeconds: 1_500,
       blobs: local.blobs,
       msaStage: new MsaStage(local.blobs, null, { onFault: (error) => expect.unreachable(String(error)) }),
       rules: DEFAULT_RULES,

@@ -35,7 +35,12 @@ describe('the MSA of a BOLTZ2 target', () => {
 
   async function start(options: Parameters<typeof startFakeMsaServer>[0] = {}) {
     msa = await startFakeMsaServer(options);
-    server = await startTestServer({ OMTX_MSA_SERVER_URL: msa.url, OMTX_MSA_POLL_SECONDS: '0.01', OMTX_SHARD_SIZE: '4' });
+    server = await startTestServer({
+      OMTX_MSA_SERVER_URL: msa.url,
+      OMTX_MSA_POLL_SECONDS: '0.01',
+      // A 300 s shard limit fits 4 ligands: (0.8 × 300 − 40 s load) / 50 s.
+      OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS: '300',
+    });
   }
   afterEach(async () => {
     await server?.close();
