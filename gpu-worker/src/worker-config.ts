@@ -11,7 +11,9 @@ const local = localMachineShape();
 export const workerEnvSchema = z.object({
   OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
   OMTX_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
-  OMTX_WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
+  OMTX_WORKER_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Cloud Run tells a container its port in PORT; OMTX_WORKER_PORT, when set, wins.
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
   OMTX_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(120),
   OMTX_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   OMTX_JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
@@ -63,7 +65,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   return {
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_WORKER_HOST,
-    port: c.OMTX_WORKER_PORT,
+    port: c.OMTX_WORKER_PORT ?? c.PORT ?? 8001,
     leaseSeconds: c.OMTX_LEASE_SECONDS,
     concurrency: c.OMTX_WORKER_CONCURRENCY,
     jobMaxAttempts: c.OMTX_JOB_MAX_ATTEMPTS,
