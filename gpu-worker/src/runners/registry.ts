@@ -1,6 +1,7 @@
 import { MODEL_NAMES, type ModelName } from '../../../src/domain/job.js';
 import type { ModelRunner } from './runner.js';
 import { VinaRunner } from './vina/vina-runner.js';
+import { BoltzRunner } from './boltz/boltz-runner.js';
 
 /** One row of `GET /models`. */
 export interface ModelDescription {
@@ -47,18 +48,31 @@ export class RunnerRegistry {
   }
 }
 
-/** The runner settings of the worker's configuration (`OMTX_VINA_*`, `OMTX_OBABEL_BIN`). */
+/** The runner settings of the worker's configuration (`OMTX_VINA_*`, `OMTX_OBABEL_BIN`, `OMTX_BOLTZ_*`, `BOLTZ_CACHE`). */
 export interface RunnerSettings {
   vinaBin: string;
   obabelBin: string;
   /** 0 = every core. */
   vinaCpu: number;
   vinaTimeLimitSeconds: number;
+  boltzBin: string;
+  boltzCache: string;
+  boltzAccelerator: 'gpu' | 'cpu';
+  boltzShardTimeLimitSeconds: number;
 }
 
-/** The registry of this worker: VINA always (it reports itself unavailable without its tools). */
+/**
+ * The registry of this worker: both models always; each reports itself unavailable, with
+ * the reason, where its tools or weights are missing (BOLTZ2 on the embedded default).
+ */
 export function createRunnerRegistry(settings: RunnerSettings): RunnerRegistry {
   return new RunnerRegistry([
+    new BoltzRunner({
+      boltzPath: settings.boltzBin,
+      cacheDir: settings.boltzCache,
+      accelerator: settings.boltzAccelerator,
+      timeLimitMs: settings.boltzShardTimeLimitSeconds * 1000,
+    }),
     new VinaRunner({
       vinaPath: settings.vinaBin,
       obabelPath: settings.obabelBin,
