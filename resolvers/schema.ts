@@ -11,6 +11,7 @@ import { ModelResolver } from './model.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { CostResolver } from './cost.resolver.js';
 import { BatchMsaResolver, JobMsaResolver } from './msa.resolver.js';
+import { JobFailureLogResolver } from './failure-log.resolver.js';
 
 export const RESOLVERS = [
   JobResolver,
@@ -23,6 +24,7 @@ export const RESOLVERS = [
   SubscriptionResolver,
   BatchMsaResolver,
   JobMsaResolver,
+  JobFailureLogResolver,
   CostResolver,
 ] as const;
 

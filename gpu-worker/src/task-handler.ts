@@ -3,10 +3,10 @@ import type { JobStore } from '../../src/ports/job-store.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { TaskPayload } from '../../src/ports/task-queue.js';
 import type { RunnerRegistry } from './runners/registry.js';
-import type { LigandOutcome, ShardMsa } from './runners/runner.js';
+import type { LigandOutcome, RunnerFile, ShardMsa } from './runners/runner.js';
 import { msaKey, msaPlanOf } from '../../src/domain/msa.js';
 import { usageOf, type InstanceShape, type Prices } from '../../src/domain/cost.js';
-import { artifactKey } from './artifact-keys.js';
+import { artifactKey, failureLogKey } from '../../src/domain/artifact-keys.js';
 import { ShardMeter } from './shard-meter.js';
 
 export interface TaskHandlerDeps {
@@ -142,6 +142,7 @@ export async function handleTask(deps: TaskHandlerDeps, payload: TaskPayload): P
 async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome, bill: Bill): Promise<'done' | 'released'> {
   const now = deps.clock();
   if (!outcome.ok) {
+    await keepFailureLog(deps, c, outcome.files);
     if (outcome.error.retryable && c.attempt - c.job.attemptsBeforeRetry < deps.jobMaxAttempts) {
       await deps.jobs.release(c.job.id, c.attempt, outcome.error, now, bill(outcome.runtimeSeconds));
       return 'released';
@@ -177,6 +178,17 @@ async function settle(deps: TaskHandlerDeps, c: Claimed, outcome: LigandOutcome,
   if (!done)
     deps.log('info', 'result discarded: the attempt no longer holds the job (cancelled or taken over)', { jobId: c.job.id });
   return 'done';
+}
+
+/** Stores what a failed attempt left to read (the runner's `log.txt`); a failed upload loses only the log. */
+async function keepFailureLog(deps: TaskHandlerDeps, c: Claimed, files: RunnerFile[] | undefined): Promise<void> {
+  const log = files?.find((f) => f.name === 'log.txt');
+  if (!log) return;
+  try {
+    await deps.blobs.put(failureLogKey(c.job), log.body, log.contentType);
+  } catch (error) {
+    deps.log('warn', 'the failed attempt’s log could not be stored', { jobId: c.job.id, err: error });
+  }
 }
 
 async function proteinOf(jobs: JobStore, job: Job): Promise<Protein> {

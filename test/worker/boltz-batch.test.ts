@@ -62,12 +62,16 @@ describe('a BOLTZ2 screen end to end', () => {
 
   const completed = (): Child[] => batch.jobs.edges.map((e) => e.node).filter((j) => j.status === 'COMPLETED');
 
-  it('completes every ligand Boltz took and fails the one it skipped, with Boltz’s reason and no retry', () => {
+  it('completes every ligand Boltz took and fails the one it skipped, with Boltz’s reason, its log, and no retry', async () => {
     expect(batch.status).toBe('COMPLETED');
     expect(completed()).toHaveLength(5);
     const failed = batch.jobs.edges.map((e) => e.node).filter((j) => j.status === 'FAILED');
     expect(failed.map((j) => j.ligand.canonicalSmiles)).toEqual([rejected]);
     expect(failed[0]!.error).toMatchObject({ code: 'BOLTZ_INPUT_REJECTED', retryable: false });
+    const log = await (await fetch(failed[0]!.failureLog!.url)).text();
+    expect(log).toContain(`Failed to process`);
+    expect(log).toContain(`Failed to compute 3D conformer for ${rejected}`);
+    expect(completed().every((j) => j.failureLog === null)).toBe(true);
   });
 
   it('gives each ligand the fixture’s affinity and confidence, to the last digit, and ΔG from the IC50', () => {
