@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { ToolExit } from '../process.js';
 import { missingOutputError } from './boltz-failures.js';
-import type { BoltzRun } from './boltz-process.js';
 import { logOf, SHARD_LOG } from './test-support.js';
 
-const exited = (exitCode: number): BoltzRun => ({ exitCode, signal: null, timedOut: false, aborted: false, seconds: 1 });
+const exited = (exitCode: number): ToolExit => ({ exitCode, signal: null, timedOut: false, aborted: false, seconds: 1 });
 
 describe('missingOutputError', () => {
   const timeLimitMs = 60_000;

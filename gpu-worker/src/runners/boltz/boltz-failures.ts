@@ -1,6 +1,6 @@
 import type { JobError } from '../../../../src/domain/job.js';
+import type { ToolExit } from '../process.js';
 import type { BoltzLog } from './boltz-log.js';
-import type { BoltzRun } from './boltz-process.js';
 
 /** What is known of an input that has no complete prediction. */
 export interface MissingOutput {
@@ -8,7 +8,7 @@ export interface MissingOutput {
   /** The structure stage wrote its best model (so only the affinity is missing). */
   hasStructure: boolean;
   /** How the process ended; null while it still runs (the structure stage is over). */
-  run: BoltzRun | null;
+  run: ToolExit | null;
   timeLimitMs: number;
 }
 

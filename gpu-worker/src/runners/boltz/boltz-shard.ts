@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobError } from '../../../../src/domain/job.js';
 import { toJobError } from '../failure.js';
+import { runTool, type ToolExit } from '../process.js';
 import type { LigandReport, RunnerFile } from '../runner.js';
 import { INPUT_DIR_NAME, type BoltzInput } from './boltz-input.js';
 import { BoltzLog } from './boltz-log.js';
 import { missingOutputError } from './boltz-failures.js';
 import { hasStructure, predictionDir, predictionFiles, readPrediction } from './boltz-outputs.js';
-import { runBoltz, type BoltzRun } from './boltz-process.js';
 import { boltzResult } from './boltz-result.js';
 
 /** One `boltz predict` over a shard's inputs, ready to start. */
@@ -38,14 +38,16 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
   const log = new BoltzLog();
   const cleanup = new AbortController();
   const signal = shard.signal ? AbortSignal.any([shard.signal, cleanup.signal]) : cleanup.signal;
-  let ended: BoltzRun | null = null;
+  let ended: ToolExit | null = null;
   let notStarted: unknown = null;
   let lastReport = performance.now();
-  const exited = runBoltz(shard.boltzPath, shard.args, {
+  const exited = runTool(shard.boltzPath, shard.args, {
     cwd: shard.cwd,
     timeLimitMs: shard.timeLimitMs,
     signal,
-    onLine: (line) => log.add(line),
+    // Python block-buffers a piped stdout: without this the lines would come in 8 KiB lumps, or at exit.
+    env: { PYTHONUNBUFFERED: '1' },
+    onLine: (_stream, line) => log.add(line),
   }).then(
     (run) => void (ended = run),
     (error: unknown) => void (notStarted = error ?? 'unknown error'),
@@ -73,7 +75,7 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
   try {
     while (pending.size > 0) {
       // Read before looking at the files: whatever a process that has ended wrote is there.
-      const end = ended as BoltzRun | null;
+      const end = ended as ToolExit | null;
       if (notStarted !== null) {
         for (const input of pending.values()) yield failed(input, toJobError(notStarted));
         return;
@@ -128,7 +130,7 @@ function logFile(body: string): RunnerFile {
   return { name: 'log.txt', contentType: 'text/plain; charset=utf-8', body };
 }
 
-function exitStatus(run: BoltzRun): string {
+function exitStatus(run: ToolExit): string {
   const how = run.timedOut
     ? 'killed: time limit'
     : run.aborted

@@ -105,7 +105,13 @@ describe('VinaRunner docking 1IEP (real vina and obabel)', () => {
         `redock 1IEP: ${result.affinity?.value} kcal/mol, heavy-atom RMSD ${rmsd.toFixed(2)} Å, ${seconds.toFixed(1)} s`,
       );
 
-      expect(result.affinity).toEqual({ value: top.score, unit: 'KCAL_PER_MOL', kcalPerMol: top.score, probabilityBinder: null });
+      expect(result.affinity).toEqual({
+        value: top.score,
+        unit: 'KCAL_PER_MOL',
+        kcalPerMol: top.score,
+        probabilityBinder: null,
+        heads: [],
+      });
       expect(Math.abs(top.score - -13.234)).toBeLessThan(0.5);
       expect(rmsd).toBeLessThan(2);
       expect(result.confidence).toBeNull();
