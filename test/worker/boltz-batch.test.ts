@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoltzResultsDocument, type BoltzResultsQuery } from '../../schema/__generated__/graphql.js';
 import { loadRdkitChemistry } from '../../src/chemistry/rdkit-chemistry.js';
-import { FAKE_BOLTZ, FIXTURE_PREDICTION, fakeCache } from '../../gpu-worker/src/runners/boltz/test-support.js';
+import {
+  FAKE_BOLTZ,
+  FIXTURE_PREDICTION,
+  fakeCache,
+  fixtureAffinityHeads,
+  fixtureConfidence,
+} from '../../gpu-worker/src/runners/boltz/test-support.js';
 import { startFakeMsaServer, type FakeMsaServer } from '../support/fake-msa-server.js';
 import { CDK2_LIGAND_SMILES, CDK2_SEQUENCE, LIGANDS } from '../support/inputs.js';
 import { dataDirsCleanedAfterAll, startOmtxApi, submitBatch, waitForBatchEnd, type OmtxApi } from '../support/omtx-process.js';
@@ -15,8 +21,6 @@ import { dataDirsCleanedAfterAll, startOmtxApi, submitBatch, waitForBatchEnd, ty
 
 type Batch = NonNullable<BoltzResultsQuery['batch']>;
 type Child = Batch['jobs']['edges'][number]['node'];
-
-const fixtureJson = (name: string) => JSON.parse(readFileSync(join(FIXTURE_PREDICTION, name), 'utf8')) as Record<string, number>;
 
 describe('a BOLTZ2 screen end to end', () => {
   const dataDir = dataDirsCleanedAfterAll();
@@ -75,31 +79,12 @@ describe('a BOLTZ2 screen end to end', () => {
   });
 
   it('gives each ligand the fixture’s affinity and confidence, to the last digit, and ΔG from the IC50', () => {
-    const affinity = fixtureJson('affinity_1ckp_cdk2.json');
-    const confidence = fixtureJson('confidence_1ckp_cdk2_model_0.json');
+    const affinity = fixtureAffinityHeads();
+    const confidence = fixtureConfidence();
     for (const job of completed()) {
-      expect(job.result!.affinity).toEqual({
-        value: affinity.affinity_pred_value,
-        unit: 'LOG10_IC50_UM',
-        kcalPerMol: -1.364 * (6 - affinity.affinity_pred_value!),
-        probabilityBinder: affinity.affinity_probability_binary,
-        heads: [
-          { value: affinity.affinity_pred_value1, probabilityBinder: affinity.affinity_probability_binary1 },
-          { value: affinity.affinity_pred_value2, probabilityBinder: affinity.affinity_probability_binary2 },
-        ],
-      });
-      expect(job.result!.confidence).toEqual({
-        score: confidence.confidence_score,
-        ptm: confidence.ptm,
-        iptm: confidence.iptm,
-        plddt: confidence.complex_plddt,
-        ligandIptm: confidence.ligand_iptm,
-        proteinIptm: confidence.protein_iptm,
-        complexIplddt: confidence.complex_iplddt,
-        complexPde: confidence.complex_pde,
-        complexIpde: confidence.complex_ipde,
-      });
-      expect(job.result!.poses).toEqual([{ rank: 1, score: confidence.confidence_score }]);
+      expect(job.result!.affinity).toEqual({ ...affinity, unit: 'LOG10_IC50_UM', kcalPerMol: -1.364 * (6 - affinity.value) });
+      expect(job.result!.confidence).toEqual(confidence);
+      expect(job.result!.poses).toEqual([{ rank: 1, score: confidence.score }]);
     }
   });
 

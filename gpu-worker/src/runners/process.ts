@@ -166,3 +166,15 @@ function lastRedraw(line: string): string {
   const cut = line.replace(/\r+$/, '').lastIndexOf('\r');
   return cut === -1 ? line : line.slice(cut + 1);
 }
+
+/** How a run ended, for logs: "exit 0 after 1.2 s", "killed: time limit after 600.0 s". */
+export function describeExit(run: ToolExit, digits = 1): string {
+  const how = run.timedOut
+    ? 'killed: time limit'
+    : run.aborted
+      ? 'killed: interrupted'
+      : run.signal
+        ? `killed by ${run.signal}`
+        : `exit ${run.exitCode}`;
+  return `${how} after ${run.seconds.toFixed(digits)} s`;
+}

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasStructure, predictionDir, predictionFiles, readPrediction } from './boltz-outputs.js';
 import { boltzResult, kcalPerMolOf } from './boltz-result.js';
-import { FIXTURE_ID, FIXTURE_PREDICTION, fixtureBytes, fixtureJson } from './test-support.js';
+import {
+  FIXTURE_ID,
+  FIXTURE_PREDICTION,
+  fixtureAffinityHeads,
+  fixtureBytes,
+  fixtureConfidence,
+  fixtureJson,
+} from './test-support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'boltz-outputs-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,35 +30,18 @@ describe('Boltz-2 prediction folder', () => {
 
   it('parses the CDK2 prediction into exactly the numbers Boltz wrote', async () => {
     const prediction = await readPrediction(FIXTURE_PREDICTION, FIXTURE_ID);
-    const confidence = fixtureJson(`confidence_${FIXTURE_ID}_model_0.json`);
-    const affinity = fixtureJson(`affinity_${FIXTURE_ID}.json`);
     const result = boltzResult(prediction!, { model: 'BOLTZ2' });
 
-    expect(result.confidence).toEqual({
-      score: confidence.confidence_score,
-      ptm: confidence.ptm,
-      iptm: confidence.iptm,
-      plddt: confidence.complex_plddt,
-      ligandIptm: confidence.ligand_iptm,
-      proteinIptm: confidence.protein_iptm,
-      complexIplddt: confidence.complex_iplddt,
-      complexPde: confidence.complex_pde,
-      complexIpde: confidence.complex_ipde,
-    });
+    expect(result.confidence).toEqual(fixtureConfidence());
     expect(result.affinity).toEqual({
-      value: affinity.affinity_pred_value,
+      ...fixtureAffinityHeads(),
       unit: 'LOG10_IC50_UM',
       kcalPerMol: expect.any(Number),
-      probabilityBinder: affinity.affinity_probability_binary,
-      heads: [
-        { value: affinity.affinity_pred_value1, probabilityBinder: affinity.affinity_probability_binary1 },
-        { value: affinity.affinity_pred_value2, probabilityBinder: affinity.affinity_probability_binary2 },
-      ],
     });
     // log10 IC50 = −1.075978398323059 µM → pIC50 7.075978398323059 → ΔG ≈ −1.364 × pIC50.
     expect(result.affinity!.kcalPerMol).toBeCloseTo(-1.364 * 7.075978398323059, 12);
     expect(result.affinity!.kcalPerMol).toBeCloseTo(-9.6516, 4);
-    expect(result.poses).toEqual([{ rank: 1, score: confidence.confidence_score, rmsdLowerBound: null, rmsdUpperBound: null }]);
+    expect(result.poses).toEqual([{ rank: 1, score: fixtureConfidence().score, rmsdLowerBound: null, rmsdUpperBound: null }]);
     expect(result.provenance).toEqual({ model: 'BOLTZ2' });
   });
 

@@ -8,12 +8,13 @@ import {
   alive,
   CDK2_LIGAND,
   collect,
-  FAKE_BOLTZ,
   failure,
+  FAKE_BOLTZ,
   fakeCache,
   FIXTURE_ID,
+  fixtureAffinityHeads,
   fixtureBytes,
-  fixtureJson,
+  fixtureConfidence,
   jobId,
   parameters,
   shard,
@@ -142,31 +143,12 @@ describe('BoltzRunner predicting with the stand-in boltz', () => {
     expect(rest).toEqual([]);
     expect(report!.jobId).toBe(jobId(0));
     const { result, files, runtimeSeconds } = success(report!.outcome);
-    const confidence = fixtureJson(`confidence_${FIXTURE_ID}_model_0.json`);
-    const affinity = fixtureJson(`affinity_${FIXTURE_ID}.json`);
+    const confidence = fixtureConfidence();
 
-    expect(result.confidence).toEqual({
-      score: confidence.confidence_score,
-      ptm: confidence.ptm,
-      iptm: confidence.iptm,
-      plddt: confidence.complex_plddt,
-      ligandIptm: confidence.ligand_iptm,
-      proteinIptm: confidence.protein_iptm,
-      complexIplddt: confidence.complex_iplddt,
-      complexPde: confidence.complex_pde,
-      complexIpde: confidence.complex_ipde,
-    });
-    expect(result.affinity).toMatchObject({
-      value: affinity.affinity_pred_value,
-      unit: 'LOG10_IC50_UM',
-      probabilityBinder: affinity.affinity_probability_binary,
-      heads: [
-        { value: affinity.affinity_pred_value1, probabilityBinder: affinity.affinity_probability_binary1 },
-        { value: affinity.affinity_pred_value2, probabilityBinder: affinity.affinity_probability_binary2 },
-      ],
-    });
+    expect(result.confidence).toEqual(confidence);
+    expect(result.affinity).toMatchObject({ ...fixtureAffinityHeads(), unit: 'LOG10_IC50_UM' });
     expect(result.affinity!.kcalPerMol).toBeCloseTo(-1.364 * 7.075978398323059, 12);
-    expect(result.poses).toEqual([{ rank: 1, score: confidence.confidence_score, rmsdLowerBound: null, rmsdUpperBound: null }]);
+    expect(result.poses).toEqual([{ rank: 1, score: confidence.score, rmsdLowerBound: null, rmsdUpperBound: null }]);
     expect(result.provenance).toEqual({
       model: 'BOLTZ2',
       tools: { boltz: 'unknown' },

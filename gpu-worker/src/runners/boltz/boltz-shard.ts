@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobError } from '../../../../src/domain/job.js';
 import { toJobError } from '../failure.js';
-import { runTool, type ToolExit } from '../process.js';
+import { describeExit, runTool, type ToolExit } from '../process.js';
 import type { LigandReport, RunnerFile } from '../runner.js';
 import { INPUT_DIR_NAME, type BoltzInput } from './boltz-input.js';
 import { BoltzLog } from './boltz-log.js';
@@ -60,7 +60,7 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
   };
   const ligandLog = (input: BoltzInput, note: string) =>
     `$ ${[shard.boltzPath, ...shard.args].join(' ')}\n# input ${input.stem}.yaml (job ${input.job.id}):\n${input.yaml}` +
-    `# Boltz's output for the shard${ended ? '' : ', so far'}:\n${log}${ended ? `# ${exitStatus(ended)}\n` : ''}${note}`;
+    `# Boltz's output for the shard${ended ? '' : ', so far'}:\n${log}${ended ? `# ${describeExit(ended)}\n` : ''}${note}`;
   const failed = (input: BoltzInput, error: JobError): LigandReport => ({
     jobId: input.job.id,
     outcome: {
@@ -128,15 +128,4 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
 
 function logFile(body: string): RunnerFile {
   return { name: 'log.txt', contentType: 'text/plain; charset=utf-8', body };
-}
-
-function exitStatus(run: ToolExit): string {
-  const how = run.timedOut
-    ? 'killed: time limit'
-    : run.aborted
-      ? 'killed: interrupted'
-      : run.signal
-        ? `killed by ${run.signal}`
-        : `exit ${run.exitCode}`;
-  return `${how} after ${run.seconds.toFixed(1)} s`;
 }

@@ -1,13 +1,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import type { Ligand, Parameters, Protein } from '../../../../src/domain/job.js';
+import type { Confidence, Ligand, Parameters, Protein } from '../../../../src/domain/job.js';
 import type { LigandOutcome, LigandReport, RunnerFile, ShardInput, ShardMsa } from '../runner.js';
 import { BoltzLog } from './boltz-log.js';
+import { CDK2_SEQUENCE, FIXTURES } from '../../../../test/support/inputs.js';
+
+/** The fixture's input, CDK2 and the ligand of 1CKP, as the stand-in and the tests read it. */
+export { CDK2_SEQUENCE, CDK2_LIGAND_SMILES as CDK2_LIGAND } from '../../../../test/support/inputs.js';
 
 /** The real Boltz-2 run on CDK2 (PDB 1CKP), read-only. */
-export const FIXTURE = fileURLToPath(new URL('../../../../../shared/fixtures/boltz2/cdk2_1ckp/', import.meta.url));
+export const FIXTURE = join(FIXTURES, 'boltz2/cdk2_1ckp/');
 export const FIXTURE_ID = '1ckp_cdk2';
 export const FIXTURE_PREDICTION = join(FIXTURE, 'boltz_results_1ckp_cdk2/predictions', FIXTURE_ID);
 
@@ -22,12 +25,34 @@ export function fixtureJson(name: string): Record<string, number> {
   return JSON.parse(fixtureBytes(name).toString('utf8')) as Record<string, number>;
 }
 
-/** The fixture's input: CDK2's sequence and the ligand of 1CKP. */
-const input = parse(readFileSync(join(FIXTURE, 'input/1ckp_cdk2.yaml'), 'utf8')) as {
-  sequences: [{ protein: { sequence: string } }, { ligand: { smiles: string } }];
-};
-export const CDK2_SEQUENCE = input.sequences[0].protein.sequence;
-export const CDK2_LIGAND = input.sequences[1].ligand.smiles;
+/** The fixture's confidence JSON as a `Confidence`, field by field, independently of the runner's own mapping. */
+export function fixtureConfidence(): Confidence {
+  const c = fixtureJson(`confidence_${FIXTURE_ID}_model_0.json`);
+  return {
+    score: c.confidence_score!,
+    ptm: c.ptm!,
+    iptm: c.iptm!,
+    plddt: c.complex_plddt!,
+    ligandIptm: c.ligand_iptm!,
+    proteinIptm: c.protein_iptm!,
+    complexIplddt: c.complex_iplddt!,
+    complexPde: c.complex_pde!,
+    complexIpde: c.complex_ipde!,
+  };
+}
+
+/** The fixture's affinity JSON: the headline value and probability, then both heads. */
+export function fixtureAffinityHeads() {
+  const a = fixtureJson(`affinity_${FIXTURE_ID}.json`);
+  return {
+    value: a.affinity_pred_value!,
+    probabilityBinder: a.affinity_probability_binary!,
+    heads: [
+      { value: a.affinity_pred_value1!, probabilityBinder: a.affinity_probability_binary1! },
+      { value: a.affinity_pred_value2!, probabilityBinder: a.affinity_probability_binary2! },
+    ],
+  };
+}
 
 /** A Boltz cache with every file Boltz-2 needs (one byte each: the stand-in loads nothing). */
 export function fakeCache(dir: string): string {

@@ -1,5 +1,5 @@
 import { inputFailure, transientFailure } from '../failure.js';
-import { runTool, type ToolRun } from '../process.js';
+import { describeExit, runTool, type ToolRun } from '../process.js';
 
 /** What the Vina pipeline steps share: the executables, limits and the ligand's log. */
 export interface ToolContext {
@@ -20,14 +20,7 @@ export class RunLog {
   }
 
   command(file: string, args: readonly string[], run: ToolRun): void {
-    const status = run.timedOut
-      ? 'killed: time limit'
-      : run.aborted
-        ? 'killed: interrupted'
-        : run.signal
-          ? `killed by ${run.signal}`
-          : `exit ${run.exitCode}`;
-    this.note(`$ ${[file, ...args].join(' ')}\n# ${status} after ${run.seconds.toFixed(2)} s`);
+    this.note(`$ ${[file, ...args].join(' ')}\n# ${describeExit(run, 2)}`);
     if (run.stdout.trim()) this.note(run.stdout);
     if (run.stderr.trim()) this.note(run.stderr);
   }
