@@ -1,6 +1,15 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { DomainError, InvalidCursorError, InvalidInputError, NotFoundError } from '../src/domain/errors.js';
+import {
+  DomainError,
+  ForbiddenError,
+  InvalidCursorError,
+  InvalidInputError,
+  NotFoundError,
+  QuotaExceededError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from '../src/domain/errors.js';
 
 /** The error codes clients rely on (DESIGN.md), plus CONFLICT for a mutation's state rules. */
 export type ErrorCode =
@@ -50,6 +59,17 @@ function toClientError(error: unknown): { message: string; extensions: Record<st
     };
   }
   if (error instanceof NotFoundError) return { message: error.message, extensions: { code: 'NOT_FOUND' } };
+  if (error instanceof UnauthenticatedError) return { message: error.message, extensions: { code: 'UNAUTHENTICATED' } };
+  if (error instanceof ForbiddenError) return { message: error.message, extensions: { code: 'FORBIDDEN' } };
+  if (error instanceof RateLimitedError) {
+    return { message: error.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: error.retryAfterSeconds } };
+  }
+  if (error instanceof QuotaExceededError) {
+    return {
+      message: error.message,
+      extensions: { code: 'QUOTA_EXCEEDED', quota: error.quota, limit: error.limit, used: error.used },
+    };
+  }
   if (error instanceof DomainError) return { message: error.message, extensions: { code: 'CONFLICT', reason: error.code } };
   return null;
 }

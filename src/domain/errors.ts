@@ -60,3 +60,37 @@ export class InvalidCursorError extends DomainError {
     super(`cursor ${JSON.stringify(cursor.slice(0, 40))} is not valid here: ${reason}`);
   }
 }
+
+/** A request without valid credentials (none where they are required, forged, expired, revoked). */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'AUTH.UNAUTHENTICATED';
+}
+
+/** Valid credentials that may not do this (e.g. a read-only key submitting). */
+export class ForbiddenError extends DomainError {
+  readonly code = 'AUTH.FORBIDDEN';
+}
+
+/** Too many requests for one field in a window; try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  readonly code = 'LIMIT.RATE';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A submission that would take the viewer (or their organization) over a quota; nothing was written. */
+export class QuotaExceededError extends DomainError {
+  readonly code = 'LIMIT.QUOTA';
+  constructor(
+    message: string,
+    readonly quota: string,
+    readonly limit: number,
+    readonly used: number,
+  ) {
+    super(message);
+  }
+}

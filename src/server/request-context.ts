@@ -1,7 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 
 export interface Viewer {
+  /** The user every record is owned by. */
   id: string;
+  /** The user's organization: records shared with it are visible to its members. */
+  organizationId: string | null;
+  /** How the request proved who it is; `local` is the embedded default's user on loopback. */
+  credential: 'local' | 'apiKey' | 'jwt';
+  /** The API key's id when `credential` is `apiKey` (revoking it ends its sockets too). */
+  apiKeyId: string | null;
 }
 
 /**
@@ -9,5 +16,5 @@ export interface Viewer {
  * the security work replaces this one function (API keys, JWTs) and nothing else.
  */
 export function viewerFor(_request: IncomingMessage | undefined, localUser: string): Viewer {
-  return { id: localUser };
+  return { id: localUser, organizationId: null, credential: 'local', apiKeyId: null };
 }
