@@ -116,7 +116,13 @@ async function storeFloor(count: number): Promise<number> {
     const now = new Date();
     const batchId = randomUUID();
     const parameters = buildParameters();
-    const protein = { name: 'stub', sequence: null, structure: { format: 'PDBQT' as const, content: RECEPTOR }, pocket: POCKET, msa: null };
+    const protein = {
+      name: 'stub',
+      sequence: null,
+      structure: { format: 'PDBQT' as const, content: RECEPTOR },
+      pocket: POCKET,
+      msa: null,
+    };
     const children: Job[] = Array.from({ length: count }, (_, i) =>
       pendingJob(
         {

@@ -77,7 +77,13 @@ const boltzPrediction = (): Vars => ({
   parameters: { useMsaServer: false },
 });
 const vinaBatch = (): Vars => ({ model: 'VINA', name: 'screen', protein: vinaProtein(), ligands: ligands(20) });
-const boltzBatch = (): Vars => ({ model: 'BOLTZ2', name: 'screen', protein: { sequence: SEQUENCE }, ligands: ligands(5), parameters: { useMsaServer: false } });
+const boltzBatch = (): Vars => ({
+  model: 'BOLTZ2',
+  name: 'screen',
+  protein: { sequence: SEQUENCE },
+  ligands: ligands(5),
+  parameters: { useMsaServer: false },
+});
 
 /** A copy of `base` with each `[path, value]` set (`undefined` removes the key). */
 function withValues(base: Vars, changes: [Path, unknown][]): Vars {

@@ -21,7 +21,13 @@ export interface TestWorker {
 export function fakeResult(job: Job): Result {
   const index = job.batchIndex ?? 0;
   return {
-    affinity: { value: -5 - (index % 7) - index / 1000, unit: 'KCAL_PER_MOL', kcalPerMol: null, probabilityBinder: null, heads: [] },
+    affinity: {
+      value: -5 - (index % 7) - index / 1000,
+      unit: 'KCAL_PER_MOL',
+      kcalPerMol: null,
+      probabilityBinder: null,
+      heads: [],
+    },
     confidence: null,
     poses: [{ rank: 1, score: -5 - (index % 7), rmsdLowerBound: 0, rmsdUpperBound: 0 }],
     artifacts: [],
