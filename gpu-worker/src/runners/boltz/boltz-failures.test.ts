@@ -44,6 +44,16 @@ describe('missingOutputError', () => {
     });
   });
 
+  it('fails for good the input the affinity stage crashed on, even when its out-of-memory line was lost', () => {
+    const log = logOf(`Running structure prediction for 2 inputs.
+Predicting property: affinity
+FileNotFoundError: [Errno 2] No such file or directory: '/w/out/boltz_results_inputs/predictions/big/pre_affinity_big.npz'`);
+    const culprit = missingOutputError(log, { stem: 'big', hasStructure: false, run: exited(1), timeLimitMs });
+    expect(culprit).toMatchObject({ code: 'OUT_OF_MEMORY', retryable: false });
+    const bystander = missingOutputError(log, { stem: 'fine', hasStructure: true, run: exited(1), timeLimitMs });
+    expect(bystander).toMatchObject({ code: 'BOLTZ_CRASHED', retryable: true });
+  });
+
   it('retries an input Boltz dropped without a word', () => {
     const error = missingOutputError(logOf('Running structure prediction for 1 input.'), {
       stem: 'quiet',

@@ -54,6 +54,17 @@ export function missingOutputError(log: BoltzLog, missing: MissingOutput): JobEr
       retryable: false,
     };
   }
+  if (!hasStructure && log.lastError?.includes(`pre_affinity_${stem}.npz`)) {
+    // This input's structure never came (out of memory, with the warning lost in the log):
+    // the affinity stage crashed on it, and it would crash its next shard the same way.
+    return {
+      code: 'OUT_OF_MEMORY',
+      message:
+        'Boltz produced no structure for this complex (most likely the GPU ran out of memory) and its affinity stage crashed on it; ' +
+        'lower diffusionSamples, or shorten the protein to the domain around the pocket',
+      retryable: false,
+    };
+  }
   const what = hasStructure ? "this ligand's affinity (its structure was done)" : 'this ligand';
   if (run?.aborted) {
     return {

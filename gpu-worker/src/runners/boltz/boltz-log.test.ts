@@ -15,6 +15,17 @@ describe('BoltzLog', () => {
     expect(log.toString()).toBe(`${SHARD_LOG}\n`);
   });
 
+  it('finds Boltz’s prints glued to Lightning’s progress bar, as a real run prints them', () => {
+    const log = logOf(`Running structure prediction for 3 inputs.
+Predicting DataLoader 0:   0%|          | 0/3 [00:00<?, ?it/s]| WARNING: ran out of memory, skipping batch
+Predicting DataLoader 0:  33%|███▎      | 1/3 [00:20<00:40, 0.05it/s]
+Predicting property: affinity
+Predicting DataLoader 0:   0%|          | 0/2 [00:00<?, ?it/s]Featurizer failed on odd with error index 3 is out of bounds. Skipping.`);
+    expect(log.outOfMemory('STRUCTURE')).toBe(1);
+    expect(log.stage).toBe('AFFINITY');
+    expect(log.skipped('AFFINITY', 'odd')).toBe('Featurizer failed: index 3 is out of bounds');
+  });
+
   it('keeps the message of the last traceback', () => {
     const log = logOf(`Traceback (most recent call last):
   File "inferencev2.py", line 62, in load_input

@@ -6,6 +6,9 @@ import { basename, extname } from 'node:path';
  */
 export type BoltzStage = 'PREPROCESS' | 'STRUCTURE' | 'AFFINITY';
 
+/** Boltz's line for a batch (one input) that ran out of GPU memory. */
+const OUT_OF_MEMORY = '| WARNING: ran out of memory, skipping batch';
+
 /** Lines kept from the start and from the end of the output; the middle of a runaway log is dropped. */
 const HEAD_LINES = 500;
 const TAIL_LINES = 5_000;
@@ -33,17 +36,20 @@ export class BoltzLog {
 
   add(line: string): void {
     this.#keep(line);
-    if (line.startsWith('Running structure prediction for ')) this.#stage = 'STRUCTURE';
-    else if (line === 'Predicting property: affinity') this.#stage = 'AFFINITY';
-    else if (line === '| WARNING: ran out of memory, skipping batch') this.#outOfMemory[this.#stage] += 1;
-    else if (/^[\w.]*(Error|Exception)\b.*:/.test(line)) this.#lastError = line;
+    // Lightning draws its progress bar without a newline, so Boltz's prints during a stage
+    // arrive glued to the bar ("Predicting DataLoader 0: 0%|…| WARNING: ran out of memory,
+    // skipping batch", jwohlwend/boltz#167): the markers are searched anywhere in a line.
+    if (line.includes('Running structure prediction for ')) this.#stage = 'STRUCTURE';
+    else if (line.includes('Predicting property: affinity')) this.#stage = 'AFFINITY';
+    this.#outOfMemory[this.#stage] += line.split(OUT_OF_MEMORY).length - 1;
+    if (/^[\w.]*(Error|Exception)\b.*:/.test(line)) this.#lastError = line;
     // `print(f"Failed to process {path}. Skipping. Error: {e}.")` after a traceback on stderr.
-    const rejected = /^Failed to process (.+?)\. Skipping\. Error: (.*)$/.exec(line);
+    const rejected = /Failed to process (.+?)\. Skipping\. Error: (.*)$/.exec(line);
     if (rejected) this.#rejected.set(stemOf(rejected[1]!), withoutFinalPeriod(rejected[2]!));
     // An input the data loader could not featurize is skipped (and another predicted in its place).
     const skipped =
-      /^(Tokenizer|Cropper|Featurizer) failed on (\S+) with error (.*)\. Skipping\.$/.exec(line) ??
-      /^(Molecule loading) failed for (\S+) with error (.*)\. Skipping\.$/.exec(line);
+      /(Tokenizer|Cropper|Featurizer) failed on (\S+) with error (.*)\. Skipping\.$/.exec(line) ??
+      /(Molecule loading) failed for (\S+) with error (.*)\. Skipping\.$/.exec(line);
     if (skipped) this.#skipped[this.#stage].set(skipped[2]!, `${skipped[1]} failed: ${skipped[3]}`);
   }
 
