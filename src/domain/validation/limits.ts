@@ -17,8 +17,12 @@ export const MAX_NAME_LENGTH = 200;
 export const MIN_SEQUENCE_LENGTH = 10;
 export const MAX_SEQUENCE_LENGTH = 5_000;
 
-/** Bytes (UTF-8) of an uploaded MSA; Boltz reads at most 16,384 rows, a few MiB for most proteins. */
-export const MAX_MSA_BYTES = 32 * 1024 * 1024; // 32 MiB
+/**
+ * Bytes (UTF-8) of an uploaded MSA. Boltz reads at most 16,384 rows: a few MiB for most
+ * proteins. Below the request body limit (32 MiB) so an oversized file is named, not refused
+ * as a whole request.
+ */
+export const MAX_MSA_BYTES = 16 * 1024 * 1024; // 16 MiB
 
 /**
  * BOLTZ2 residues that fit an L4's 24 GB with a ligand and affinity: Boltz-2's memory grows

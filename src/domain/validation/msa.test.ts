@@ -64,6 +64,18 @@ describe('an uploaded MSA', () => {
     ]);
   });
 
+  it('as A3M has each sequence on one line, as Boltz reads it, and may hold # lines anywhere', () => {
+    const wrapped = `>101\n${SEQUENCE.slice(0, 10)}\n${SEQUENCE.slice(10)}\n`;
+    expect(problemsOf(draft({ msa: { format: 'A3M', content: wrapped } }))).toEqual([
+      [
+        'input.protein.msa.content',
+        'has sequence lines without their own ">name" line (line 3): Boltz reads each line as a sequence, so write each sequence on one line',
+      ],
+    ]);
+    const commented = `#21\t1\n${A3M.replace('>UniRef100_B2', '# a note\n>UniRef100_B2')}`;
+    expect(problemsOf(draft({ msa: { format: 'A3M', content: commented } }))).toEqual([]);
+  });
+
   it('as CSV needs Boltz’s header and integer keys', () => {
     expect(problemsOf(draft({ msa: { format: 'CSV', content: `sequence\n${SEQUENCE}\n` } }))).toEqual([
       ['input.protein.msa.content', 'must start with the header "key,sequence" (Boltz\'s MSA CSV), got "sequence"'],

@@ -33,7 +33,8 @@ export function validateMsa(problems: Problems, path: FieldPath, draft: MsaDraft
   }
   if (problems.list.length > before) return null;
 
-  const rows = format === 'A3M' ? a3mRows(content) : csvRows(problems, [...path, 'content'], content);
+  const rows =
+    format === 'A3M' ? a3mRows(problems, [...path, 'content'], content) : csvRows(problems, [...path, 'content'], content);
   if (rows === null) return null;
   if (rows.length === 0) {
     problems.add(
@@ -52,20 +53,32 @@ interface Row {
   sequence: string;
 }
 
-/** A3M: `>name` lines, each followed by its sequence (maybe over several lines); `#` comment lines first. */
-function a3mRows(content: string): Row[] {
+/**
+ * A3M as Boltz reads it (`_parse_a3m`): `#` lines and blank lines skipped anywhere, `>name`
+ * lines, and every other line a sequence of its own. A sequence wrapped over several lines
+ * would be read as several short sequences, so it is refused, naming the line.
+ */
+function a3mRows(problems: Problems, path: FieldPath, content: string): Row[] | null {
   const rows: Row[] = [];
-  let current: Row | null = null;
+  const wrapped: string[] = [];
+  let header = false;
   content.split(/\r?\n/).forEach((raw, index) => {
     // ColabFold separates the MSAs of several queries with NUL bytes; one query has none.
     const line = raw.replaceAll('\0', '').trim();
-    if (line.startsWith('>')) {
-      current = { line: index + 2, sequence: '' };
-      rows.push(current);
-    } else if (current !== null && line !== '') {
-      current.sequence += line;
-    }
+    if (line === '' || line.startsWith('#')) return;
+    if (line.startsWith('>')) header = true;
+    else if (header) {
+      rows.push({ line: index + 1, sequence: line });
+      header = false;
+    } else wrapped.push(`line ${index + 1}`);
   });
+  if (wrapped.length > 0) {
+    problems.add(
+      path,
+      `has sequence lines without their own ">name" line (${listed(wrapped)}): Boltz reads each line as a sequence, so write each sequence on one line`,
+    );
+    return null;
+  }
   return rows;
 }
 
