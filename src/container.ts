@@ -85,7 +85,11 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     msaStage: new MsaStage(fsBlobs, msaProviderFor(config), {
       onFault: (error) => logger.error({ err: error }, 'dispatch after an MSA search failed'),
     }),
-    rules: { boltzMaxResidues: config.boltzMaxResidues, msaServer: config.msaServerUrl !== null },
+    rules: {
+      boltzMaxResidues: config.boltzMaxResidues,
+      msaServer: config.msaServerUrl !== null,
+      boltzShardTimeLimitSeconds: config.cost.boltzShardTimeLimitSeconds,
+    },
   };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),

@@ -9,6 +9,7 @@ import { validateParameters } from './parameters.js';
 import { Problems } from './problems.js';
 import { validateProtein } from './protein.js';
 import { resolveMsaSource } from './msa-source.js';
+import { checkBoltzFitsShard } from './boltz-fit.js';
 import { DEFAULT_RULES, type SubmissionRules } from './rules.js';
 
 /** What is wrong with one ligand of a batch; `index` is its position in `input.ligands`. */
@@ -48,6 +49,7 @@ export function validateBatch(chem: Chemistry, draft: BatchDraft, rules: Submiss
   const protein = validateProtein(problems, ['input', 'protein'], draft.model, draft.protein, rules);
   const given = validateParameters(problems, ['input', 'parameters'], draft.parameters);
   const parameters = protein ? resolveMsaSource(problems, draft.model, protein, given, rules) : given;
+  if (protein) checkBoltzFitsShard(problems, draft.model, protein, parameters, rules);
   const maxConcurrent = optionalInteger(problems, ['input', 'maxConcurrent'], draft.maxConcurrent, {
     min: 1,
     max: MAX_CONCURRENT,

@@ -3,7 +3,7 @@ import { loadRdkitChemistry } from '../../chemistry/rdkit-chemistry.js';
 import type { Chemistry } from '../chemistry.js';
 import type { PredictionDraft } from '../submission.js';
 import { validatePrediction } from './prediction.js';
-import type { SubmissionRules } from './rules.js';
+import { DEFAULT_RULES, type SubmissionRules } from './rules.js';
 
 let chem: Chemistry;
 beforeAll(async () => {
@@ -14,8 +14,8 @@ const SEQUENCE = 'MENFQKVEKIGEGTYGVVYKA';
 /** A query and two homologs: one with a lower-case insertion and gaps, aligned to the query's 21 columns. */
 const A3M = `>101\n${SEQUENCE}\n>UniRef100_A0A1\nMENFQKVEKIGEGTYGvvVVYKA\n>UniRef100_B2\n--NFQKIEKIGEGTYGVVY--\n`;
 const CSV = `key,sequence\n-1,${SEQUENCE}\n-1,--NFQKIEKIGEGTYGVVY--\n`;
-const WITH_SERVER: SubmissionRules = { boltzMaxResidues: 1300, msaServer: true };
-const NO_SERVER: SubmissionRules = { boltzMaxResidues: 1300, msaServer: false };
+const WITH_SERVER: SubmissionRules = { ...DEFAULT_RULES, msaServer: true };
+const NO_SERVER: SubmissionRules = DEFAULT_RULES;
 
 function draft(protein: PredictionDraft['protein'], parameters: PredictionDraft['parameters'] = {}): PredictionDraft {
   return { model: 'BOLTZ2', protein: { sequence: SEQUENCE, ...protein }, ligand: { smiles: 'c1ccccc1O' }, parameters };
@@ -128,7 +128,7 @@ describe('where a BOLTZ2 MSA comes from', () => {
 
 describe('the BOLTZ2 residue limit', () => {
   it('refuses a protein longer than the deployment’s GPU takes, and accepts one at the limit', () => {
-    const rules = { boltzMaxResidues: 21, msaServer: true };
+    const rules = { ...DEFAULT_RULES, boltzMaxResidues: 21, msaServer: true };
     expect(problemsOf(draft({}), rules)).toEqual([]);
     expect(problemsOf(draft({ sequence: `${SEQUENCE}A` }), rules)).toEqual([
       [
@@ -136,5 +136,20 @@ describe('the BOLTZ2 residue limit', () => {
         "has 22 residues; BOLTZ2 on this deployment's GPU takes at most 21 (a longer chain runs out of GPU memory): predict a domain instead",
       ],
     ]);
+  });
+});
+
+describe('a BOLTZ2 ligand and the shard time limit', () => {
+  it('is refused when one ligand would not fit the share of the limit a shard plans for', () => {
+    // 25 samples × 1,000 steps is 125 times the default diffusion: past 0.8 × 1,500 s on an L4 for a kinase domain.
+    const domain = 'M' + 'A'.repeat(299);
+    const heavy = draft({ sequence: domain }, { useMsaServer: false, diffusionSamples: 25, samplingSteps: 1000 });
+    const [[path, message]] = problemsOf(heavy) as [[string, string]];
+    expect(path).toBe('input.parameters');
+    expect(message).toMatch(
+      /^one ligand with these parameters against 300 residues takes about 1640 s .* more than the 1200 s a shard may plan for/,
+    );
+    expect(problemsOf(draft({ sequence: domain }, { useMsaServer: false, diffusionSamples: 5 }))).toEqual([]);
+    expect(problemsOf(heavy, { ...DEFAULT_RULES, boltzShardTimeLimitSeconds: 86_400 })).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { validateParameters } from './parameters.js';
 import { Problems } from './problems.js';
 import { validateProtein } from './protein.js';
 import { resolveMsaSource } from './msa-source.js';
+import { checkBoltzFitsShard } from './boltz-fit.js';
 import { DEFAULT_RULES, type SubmissionRules } from './rules.js';
 
 export interface ValidPrediction {
@@ -36,6 +37,7 @@ export function validatePrediction(
   const ligand = validateLigand(problems, ['input', 'ligand'], draft.model, (s) => chem.parseSmiles(s), draft.ligand);
   const given = validateParameters(problems, ['input', 'parameters'], draft.parameters);
   const parameters = protein ? resolveMsaSource(problems, draft.model, protein, given, rules) : given;
+  if (protein) checkBoltzFitsShard(problems, draft.model, protein, parameters, rules);
 
   if (!problems.empty || protein === null || ligand === null) return { invalid: problems.list };
   return { invalid: [], value: { protein, ligand, parameters, name } };
