@@ -3,6 +3,7 @@ import { msaKey, msaPlanOf } from '../domain/msa.js';
 import { boltzShardSize } from '../domain/cost.js';
 import type { TaskRequest } from '../ports/task-queue.js';
 import type { ServiceDeps } from './deps.js';
+import { MsaServerError } from '../ports/msa-provider.js';
 
 type DispatchDeps = Pick<
   ServiceDeps,
@@ -97,7 +98,7 @@ const NO_PROTEIN: Protein = { name: null, sequence: null, structure: null, pocke
 
 /**
  * Whether the target's jobs can be sent now. An uploaded MSA is stored as the batch's file
- * here; a server MSA not yet stored starts (or joins) its search and the jobs wait.
+ * here; a server MSA not yet stored starts its search (unless one runs) and the jobs wait.
  */
 async function msaReady(deps: DispatchDeps, target: Target, round: string): Promise<boolean> {
   const plan = msaPlanOf(target.jobs[0]!.model, target.protein, target.parameters);
@@ -110,17 +111,23 @@ async function msaReady(deps: DispatchDeps, target: Target, round: string): Prom
   }
   deps.msaStage.search(key, target.protein.sequence!, async (outcome) => {
     if (outcome.ok) return dispatchJobs(deps, target.jobs, round);
-    if ('retryable' in outcome.error && outcome.error.retryable === false) {
-      // The server refused this sequence: every job of the target fails now, none is sent.
-      const ids = target.jobs.map((j) => j.id);
-      await deps.jobs.markQueued(ids, deps.clock());
-      await deps.jobs.abandon(
-        ids,
-        { code: 'MSA_FAILED', message: `the MSA search failed: ${outcome.error.message}`, retryable: false },
-        deps.clock(),
-      );
-    }
-    // A transient failure leaves the jobs PENDING: the reaper's sweep tries again after a pause.
+    if (!outcome.final) return; // The jobs stay PENDING: the reaper's sweep tries again after a pause.
+    // Refused for this sequence, or the server kept failing: every job of the target fails
+    // now, none is sent. Only a refusal is final for the jobs too; the user may retry the rest.
+    const refused = outcome.error instanceof MsaServerError && !outcome.error.retryable;
+    const ids = target.jobs.map((j) => j.id);
+    await deps.jobs.markQueued(ids, deps.clock());
+    await deps.jobs.abandon(
+      ids,
+      {
+        code: 'MSA_FAILED',
+        message: refused
+          ? `the MSA search failed: ${outcome.error.message}`
+          : `the MSA server kept failing, so the search was given up: ${outcome.error.message}; retry the failed jobs later`,
+        retryable: !refused,
+      },
+      deps.clock(),
+    );
   });
   return false;
 }

@@ -31,18 +31,23 @@ describe('MsaStage', () => {
 
   function stage(options: { maxRetries?: number } = {}) {
     const client = new ColabFoldMsaClient({ url: server.url, pollIntervalMs: 1, maxRetries: options.maxRetries ?? 0 });
-    return new MsaStage(blobs, client, { retryAfterMs: 60_000, clock: () => now, onFault: (e) => faults.push(e) });
+    return new MsaStage(blobs, client, {
+      retryAfterMs: 60_000,
+      giveUpAfterMs: 1_800_000,
+      clock: () => now,
+      onFault: (e) => faults.push(e),
+    });
   }
 
-  it('runs one search for callers that ask for the same file while it runs, and stores the CSV', async () => {
+  it('runs one search per file: a caller arriving while it runs adds nothing, and the CSV is stored', async () => {
     server = await startFakeMsaServer({ runningPolls: 5 });
     const msa = stage();
     const outcomes: MsaSearchOutcome[] = [];
     const record = async (o: MsaSearchOutcome) => void outcomes.push(o);
-    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
-    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
+    expect(msa.search(KEY, SEQUENCE, record)).toBe('started');
+    expect(msa.search(KEY, SEQUENCE, record)).toBe('running');
     await msa.idle();
-    expect(outcomes).toEqual([{ ok: true }, { ok: true }]);
+    expect(outcomes).toEqual([{ ok: true }]);
     expect(server.count('submit')).toBe(1);
     const stored = await blobs.get(KEY);
     expect(stored!.info.contentType).toBe('text/csv');
@@ -56,14 +61,27 @@ describe('MsaStage', () => {
     const record = async (o: MsaSearchOutcome) => void outcomes.push(o);
     msa.search(KEY, SEQUENCE, record);
     await msa.idle();
-    expect(outcomes[0]).toMatchObject({ ok: false, error: { retryable: true } });
+    expect(outcomes[0]).toMatchObject({ ok: false, final: false, error: { retryable: true } });
     now = 59_999;
-    expect(msa.search(KEY, SEQUENCE, record)).toBe(false);
+    expect(msa.search(KEY, SEQUENCE, record)).toBe('held');
     now = 60_000;
-    expect(msa.search(KEY, SEQUENCE, record)).toBe(true);
+    expect(msa.search(KEY, SEQUENCE, record)).toBe('started');
     await msa.idle();
     expect(outcomes[1]).toEqual({ ok: true });
     expect(await blobs.stat(KEY)).not.toBeNull();
+  });
+
+  it('gives a file up once its searches have failed for the give-up horizon', async () => {
+    server = await startFakeMsaServer({ httpFailures: { submit: { status: 503, times: 1_000 } } });
+    const msa = stage();
+    const outcomes: MsaSearchOutcome[] = [];
+    const record = async (o: MsaSearchOutcome) => void outcomes.push(o);
+    for (const at of [0, 60_000, 1_799_999, 1_800_000 + 60_000]) {
+      now = at;
+      expect(msa.search(KEY, SEQUENCE, record)).toBe('started');
+      await msa.idle();
+    }
+    expect(outcomes.map((o) => !o.ok && o.final)).toEqual([false, false, false, true]);
   });
 
   it('lets a refused sequence be asked again at once: the refusal is final, there is nothing to wait for', async () => {
@@ -75,7 +93,7 @@ describe('MsaStage', () => {
     expect(outcomes[0]!.ok).toBe(false);
     expect((outcomes[0] as { error: MsaServerError }).error).toBeInstanceOf(MsaServerError);
     expect((outcomes[0] as { error: MsaServerError }).error.retryable).toBe(false);
-    expect(msa.search(KEY, SEQUENCE, async () => {})).toBe(true);
+    expect(msa.search(KEY, SEQUENCE, async () => {})).toBe('started');
     await msa.idle();
     expect(await blobs.stat(KEY)).toBeNull();
   });
