@@ -15,7 +15,10 @@ export class CostResolver {
     @Ctx() ctx: Context,
   ): CostEstimateType {
     const { config } = ctx.app;
-    const e = estimateBatchCost({ ...config.cost, shardSize: config.shardSize }, input);
+    const e = estimateBatchCost(
+      { ...config.cost, shardSize: config.shardSize, boltzMaxResidues: config.boltzMaxResidues },
+      input,
+    );
     return {
       model: input.model,
       ligands: e.ligands,

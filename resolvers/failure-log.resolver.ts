@@ -3,6 +3,7 @@ import { failureLogKey } from '../src/domain/artifact-keys.js';
 import type { Job } from '../src/domain/job.js';
 import type { Context } from './context.js';
 import { signArtifact } from './result.resolver.js';
+import { statOnce } from './blob-stat.js';
 import { JobType } from './types/job.type.js';
 import { ArtifactType } from './types/result.type.js';
 
@@ -18,7 +19,7 @@ export class JobFailureLogResolver {
     // Only a job showing an error can have one: a page of healthy jobs costs no lookups.
     if (job.error === null) return null;
     const key = failureLogKey(job);
-    const stored = await ctx.app.blobs.stat(key);
+    const stored = await statOnce(ctx, key);
     return stored && signArtifact(ctx, { name: 'log.txt', key, contentType: stored.contentType, sizeBytes: stored.sizeBytes });
   }
 }

@@ -3,6 +3,7 @@ import type { Batch, Job, ModelName, Parameters, Protein } from '../src/domain/j
 import { msaKey, msaPlanOf } from '../src/domain/msa.js';
 import type { Context } from './context.js';
 import { signArtifact } from './result.resolver.js';
+import { statOnce } from './blob-stat.js';
 import { BatchType } from './types/batch.type.js';
 import { JobType } from './types/job.type.js';
 import { ArtifactType } from './types/result.type.js';
@@ -41,6 +42,6 @@ async function msaArtifact(
   const plan = msaPlanOf(model, protein, parameters);
   if (plan === null || plan.kind === 'EMPTY') return null;
   const key = msaKey(owner, plan.fileName);
-  const stored = await ctx.app.blobs.stat(key);
+  const stored = await statOnce(ctx, key);
   return stored && signArtifact(ctx, { name: plan.fileName, key, contentType: stored.contentType, sizeBytes: stored.sizeBytes });
 }

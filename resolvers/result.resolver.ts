@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import type { ArtifactRef, Result } from '../src/domain/job.js';
+import type { Affinity, AffinityHead, ArtifactRef, Result } from '../src/domain/job.js';
 import type { Context } from './context.js';
 import { ResultType } from './types/job.type.js';
-import { ArtifactType } from './types/result.type.js';
+import { AffinityHeadType, AffinityType, ArtifactType } from './types/result.type.js';
 import { StructureFormat } from './types/enums.js';
 
 /** Which artifact holds a structure in each format (the runners' file names). */
@@ -35,6 +35,17 @@ export class ResultResolver {
       if (found) return signArtifact(ctx, found);
     }
     return null;
+  }
+}
+
+@Resolver((_of) => AffinityType)
+export class AffinityResolver {
+  @FieldResolver((_returns) => [AffinityHeadType], {
+    description: "Boltz-2's two heads, whose mean is `value` and `probabilityBinder`; empty for VINA.",
+  })
+  heads(@Root() affinity: Affinity): AffinityHead[] {
+    // Results stored before the heads were kept have none.
+    return affinity.heads ?? [];
   }
 }
 

@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import { DateTimeScalar } from './types/date-time.scalar.js';
 import { JobResolver } from './job.resolver.js';
 import { BatchResolver, BatchSummaryResolver } from './batch.resolver.js';
-import { ResultResolver } from './result.resolver.js';
+import { AffinityResolver, ResultResolver } from './result.resolver.js';
 import { MutationResolver } from './mutation.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { ModelResolver } from './model.resolver.js';
@@ -18,6 +18,7 @@ export const RESOLVERS = [
   BatchResolver,
   BatchSummaryResolver,
   ResultResolver,
+  AffinityResolver,
   MutationResolver,
   NodeResolver,
   ModelResolver,

@@ -18,10 +18,7 @@ export class AffinityType {
   kcalPerMol!: number | null;
   @Field((_type) => Float, { nullable: true, description: 'Boltz-2: probability that the ligand binds.' })
   probabilityBinder!: number | null;
-  @Field((_type) => [AffinityHeadType], {
-    description: "Boltz-2's two heads, whose mean is `value` and `probabilityBinder`; empty for VINA.",
-  })
-  heads!: AffinityHeadType[];
+  // `heads` is resolved in result.resolver.ts: results stored before it existed have none.
 }
 
 @ObjectType('Confidence', { simpleResolvers: true, description: "Boltz-2's confidence in the predicted complex." })

@@ -5,7 +5,7 @@ import { InvalidInputError } from '../domain/errors.js';
 import { Problems } from '../domain/validation/problems.js';
 import { optionalInteger } from '../domain/validation/fields.js';
 import { validateParameters } from '../domain/validation/parameters.js';
-import { BOLTZ_MAX_RESIDUES, MAX_BATCH_LIGANDS, MAX_SEQUENCE_LENGTH, MIN_SEQUENCE_LENGTH } from '../domain/validation/limits.js';
+import { MAX_BATCH_LIGANDS, MAX_SEQUENCE_LENGTH, MIN_SEQUENCE_LENGTH } from '../domain/validation/limits.js';
 import {
   BOLTZ_L4_TIMING,
   boltzSecondsPerLigand,
@@ -34,6 +34,8 @@ export interface EstimateInput {
 /** What the api knows of the workers: prices, instance shapes, the BOLTZ2 shard time limit, the VINA shard size. */
 export interface EstimateSettings extends CostConfig {
   shardSize: number;
+  /** `OMTX_BOLTZ_MAX_RESIDUES`: the longest protein BOLTZ2 accepts, so the longest it prices. */
+  boltzMaxResidues: number;
 }
 
 /** The modelled screen and everything it assumed. */
@@ -58,7 +60,7 @@ export interface CostEstimate extends ScreenEstimate {
 export function estimateBatchCost(settings: EstimateSettings, input: EstimateInput): CostEstimate {
   const problems = new Problems();
   optionalInteger(problems, ['input', 'ligandCount'], input.ligandCount, { min: 1, max: MAX_BATCH_LIGANDS });
-  const maxResidues = input.model === 'BOLTZ2' ? BOLTZ_MAX_RESIDUES : MAX_SEQUENCE_LENGTH;
+  const maxResidues = input.model === 'BOLTZ2' ? settings.boltzMaxResidues : MAX_SEQUENCE_LENGTH;
   const proteinLength = optionalInteger(problems, ['input', 'proteinLength'], input.proteinLength, {
     min: MIN_SEQUENCE_LENGTH,
     max: maxResidues,
