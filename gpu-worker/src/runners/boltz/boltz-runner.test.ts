@@ -308,6 +308,21 @@ describe('BoltzRunner stopping', () => {
     expect(runsIn(file)).toHaveLength(1);
   });
 
+  it('kills Boltz once every ligand not yet reported is cancelled, reporting none of them', { timeout: 15_000 }, async () => {
+    const file = argvFile();
+    let cancelled = false;
+    const reports = await withEnv({ FAKE_BOLTZ_ARGV_FILE: file, FAKE_BOLTZ_SECONDS_PER_INPUT: '30' }, async () => {
+      const collecting = collect(
+        runner({ stopCheckMs: 50 }).runShard(shard(['CCO', 'CCN']), { shouldStop: async () => cancelled }),
+      );
+      await vi.waitFor(() => expect(runsIn(file)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      cancelled = true;
+      return collecting;
+    });
+    expect(reports).toEqual([]);
+    await vi.waitFor(() => expect(alive(runsIn(file)[0]!.pid)).toBe(false), { timeout: 2_000 });
+  });
+
   it('kills Boltz when aborted: every ligand not done is retryable INTERRUPTED', { timeout: 15_000 }, async () => {
     const file = argvFile();
     const controller = new AbortController();

@@ -3,11 +3,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobError } from '../../../../src/domain/job.js';
 import { toJobError } from '../failure.js';
-import type { Availability, LigandReport, ModelRunner, RunHooks, RunnerFile, ShardInput, ShardJob, ShardMsa } from '../runner.js';
+import type { Availability, LigandReport, ModelRunner, RunHooks, ShardInput, ShardJob, ShardMsa } from '../runner.js';
 import { checkBoltz } from './boltz-availability.js';
 import { predictArgs, type PredictSettings } from './boltz-command.js';
 import { writeShardInputs } from './boltz-input.js';
-import { predictShard } from './boltz-shard.js';
+import { logFile, predictShard } from './boltz-shard.js';
+import { BOLTZ_DEFAULTS } from '../../../../src/domain/cost.js';
 
 /** Parameters a job leaves unset. */
 export interface BoltzDefaults {
@@ -35,6 +36,8 @@ export interface BoltzRunnerOptions {
   tmpDir?: string;
   /** How often the predictions folder is read while Boltz runs. @default 1_000 // 1 second */
   pollIntervalMs?: number;
+  /** How often, while Boltz runs, the ligands not yet reported are checked for cancellation. @default 5_000 // 5 seconds */
+  stopCheckMs?: number;
 }
 
 /**
@@ -58,12 +61,13 @@ export class BoltzRunner implements ModelRunner {
       timeLimitMs: options.timeLimitMs ?? 1_500_000,
       defaults: {
         seed: options.defaults?.seed ?? 42,
-        diffusionSamples: options.defaults?.diffusionSamples ?? 1,
-        samplingSteps: options.defaults?.samplingSteps ?? 200,
-        recyclingSteps: options.defaults?.recyclingSteps ?? 3,
+        diffusionSamples: options.defaults?.diffusionSamples ?? BOLTZ_DEFAULTS.diffusionSamples,
+        samplingSteps: options.defaults?.samplingSteps ?? BOLTZ_DEFAULTS.samplingSteps,
+        recyclingSteps: options.defaults?.recyclingSteps ?? BOLTZ_DEFAULTS.recyclingSteps,
       },
       tmpDir: options.tmpDir ?? tmpdir(),
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      stopCheckMs: options.stopCheckMs ?? 5_000,
     };
     this.accelerator = this.#options.accelerator === 'gpu' ? 'GPU' : 'CPU';
   }
@@ -77,8 +81,10 @@ export class BoltzRunner implements ModelRunner {
 
   /**
    * Every job is asked `hooks.shouldStop` before the process starts; the stopped ones are left
-   * out and get no report. An abort of `hooks.signal` kills the process: the ligands not done
-   * end with a retryable `INTERRUPTED`.
+   * out and get no report. While Boltz runs, the ligands not yet reported are asked again every
+   * `stopCheckMs`: once all of them are stopped (the batch was cancelled) the process is killed,
+   * so a cancelled screen does not hold the GPU. An abort of `hooks.signal` kills the process:
+   * the ligands not done end with a retryable `INTERRUPTED`.
    */
   async *runShard(shard: ShardInput, hooks: RunHooks = {}): AsyncIterable<LigandReport> {
     const jobs: ShardJob[] = [];
@@ -111,6 +117,7 @@ export class BoltzRunner implements ModelRunner {
         timeLimitMs: this.#options.timeLimitMs,
         pollIntervalMs: this.#options.pollIntervalMs,
         signal: hooks.signal,
+        ...(hooks.shouldStop && { allStopped: everyStopped(hooks.shouldStop), stopCheckMs: this.#options.stopCheckMs }),
         provenance: provenanceOf(settings, shard.msa!, this.#versions ?? {}),
       });
     } finally {
@@ -172,11 +179,16 @@ function provenanceOf(settings: PredictSettings, msa: ShardMsa, versions: Record
   };
 }
 
-function failed(job: ShardJob, error: JobError): LigandReport {
-  const log: RunnerFile = {
-    name: 'log.txt',
-    contentType: 'text/plain; charset=utf-8',
-    body: `# ${error.code}: ${error.message}\n`,
+function everyStopped(shouldStop: NonNullable<RunHooks['shouldStop']>): (jobIds: string[]) => Promise<boolean> {
+  return async (jobIds) => {
+    for (const id of jobIds) if (!(await shouldStop(id))) return false;
+    return true;
   };
-  return { jobId: job.id, outcome: { ok: false, error, files: [log], runtimeSeconds: 0 } };
+}
+
+function failed(job: ShardJob, error: JobError): LigandReport {
+  return {
+    jobId: job.id,
+    outcome: { ok: false, error, files: [logFile(`# ${error.code}: ${error.message}\n`)], runtimeSeconds: 0 },
+  };
 }

@@ -20,6 +20,12 @@ export interface ShardPrediction {
   timeLimitMs: number;
   pollIntervalMs: number;
   signal?: AbortSignal;
+  /**
+   * Asked every `stopCheckMs` while inputs are pending: true when every one of them was
+   * cancelled, and then the process is killed (nothing it would still write is wanted).
+   */
+  allStopped?: (jobIds: string[]) => Promise<boolean>;
+  stopCheckMs?: number;
   provenance: Record<string, unknown>;
 }
 
@@ -32,7 +38,8 @@ export interface ShardPrediction {
  * `runtimeSeconds` of a report is the time since the previous report (the first includes
  * loading the model), so a shard's reports add up to the process's wall time.
  *
- * Ending the iteration early kills the process (and its helpers).
+ * Ending the iteration early kills the process (and its helpers), and so does every pending
+ * input being cancelled (`allStopped`): the cancelled ones get no report.
  */
 export async function* predictShard(shard: ShardPrediction): AsyncGenerator<LigandReport> {
   const log = new BoltzLog();
@@ -72,8 +79,13 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
   });
 
   const pending = new Map(shard.inputs.map((input) => [input.stem, input]));
+  let lastStopCheck = performance.now();
   try {
     while (pending.size > 0) {
+      if (shard.allStopped && performance.now() - lastStopCheck >= (shard.stopCheckMs ?? 5_000)) {
+        lastStopCheck = performance.now();
+        if (await shard.allStopped([...pending.values()].map((input) => input.job.id))) return;
+      }
       // Read before looking at the files: whatever a process that has ended wrote is there.
       const end = ended as ToolExit | null;
       if (notStarted !== null) {
@@ -126,6 +138,7 @@ export async function* predictShard(shard: ShardPrediction): AsyncGenerator<Liga
   }
 }
 
-function logFile(body: string): RunnerFile {
+/** The `log.txt` a ligand's outcome carries. */
+export function logFile(body: string): RunnerFile {
   return { name: 'log.txt', contentType: 'text/plain; charset=utf-8', body };
 }
