@@ -90,9 +90,8 @@ describe('MsaStage', () => {
     const outcomes: MsaSearchOutcome[] = [];
     msa.search(KEY, SEQUENCE, async (o) => void outcomes.push(o));
     await msa.idle();
-    expect(outcomes[0]!.ok).toBe(false);
-    expect((outcomes[0] as { error: MsaServerError }).error).toBeInstanceOf(MsaServerError);
-    expect((outcomes[0] as { error: MsaServerError }).error.retryable).toBe(false);
+    expect(outcomes[0]).toMatchObject({ ok: false, final: true, error: { retryable: false } });
+    expect((outcomes[0] as { error: Error }).error).toBeInstanceOf(MsaServerError);
     expect(msa.search(KEY, SEQUENCE, async () => {})).toBe('started');
     await msa.idle();
     expect(await blobs.stat(KEY)).toBeNull();
