@@ -154,6 +154,7 @@ async function storeFloor(count: number): Promise<number> {
         protein: protein,
         parameters,
         maxConcurrent: null,
+        webhookUrl: null,
         idempotencyKey: null,
       },
       count,

@@ -102,6 +102,7 @@ function plainInsert(count: number): number {
         protein: PROTEIN,
         parameters,
         maxConcurrent: null,
+        webhookUrl: null,
         idempotencyKey: null,
       },
       count,

@@ -12,6 +12,12 @@ import { SubscriptionResolver } from './subscription.resolver.js';
 import { CostResolver } from './cost.resolver.js';
 import { BatchMsaResolver, JobMsaResolver } from './msa.resolver.js';
 import { JobFailureLogResolver } from './failure-log.resolver.js';
+import { ViewerQuotaResolver } from './quota.resolver.js';
+import { BatchWebhookResolver, ViewerWebhookResolver } from './webhook.resolver.js';
+import { ViewerRateLimitResolver } from './rate-limit.resolver.js';
+import { rateLimitRootFields } from '../src/server/limits/rate-limit-fields.js';
+import { ApiKeyResolver, ViewerAuthResolver } from './api-key.resolver.js';
+import { BatchSharingResolver, JobSharingResolver } from './sharing.resolver.js';
 
 export const RESOLVERS = [
   JobResolver,
@@ -27,6 +33,14 @@ export const RESOLVERS = [
   JobMsaResolver,
   JobFailureLogResolver,
   CostResolver,
+  ViewerQuotaResolver,
+  BatchWebhookResolver,
+  ViewerWebhookResolver,
+  ViewerRateLimitResolver,
+  ApiKeyResolver,
+  ViewerAuthResolver,
+  JobSharingResolver,
+  BatchSharingResolver,
 ] as const;
 
 /**
@@ -35,7 +49,7 @@ export const RESOLVERS = [
  * objects by graphql-js, without type-graphql's per-field middleware wrapper (we use none).
  */
 export async function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
@@ -50,4 +64,6 @@ export async function buildApiSchema(): Promise<GraphQLSchema> {
       },
     },
   });
+  // Each top-level query and mutation field counts against the viewer's rate limit for it.
+  return rateLimitRootFields(schema);
 }

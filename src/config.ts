@@ -4,6 +4,11 @@ import { ConfigError, parseEnv } from './env-settings.js';
 import { L4_INSTANCE, type InstanceShape, type Prices } from './domain/cost.js';
 import { localMachineShape, priceEnv, pricesFrom } from './cost-settings.js';
 import type { MsaServerAuth } from './adapters/msa/colabfold-msa-client.js';
+import { limitsConfigFrom, limitsEnv, type LimitsConfig } from './server/limits/limits-config.js';
+import { authConfigFrom, authEnv, postureConfigFrom, type AuthConfig, type PostureConfig } from './auth/auth-config.js';
+import { quotaEnv, quotaSettingsFrom } from './services/quota-config.js';
+import type { QuotaSettings } from './services/quotas.js';
+import { webhookConfigFrom, webhookEnv, type WebhookConfig } from './webhooks/webhook-config.js';
 
 const local = localMachineShape();
 
@@ -55,6 +60,13 @@ const schema = z.object({
   OMTX_VINA_INSTANCE_MEMORY_GIB: z.coerce.number().min(0.125).max(4096).default(local.memoryGib),
   // The worker's own setting: the BOLTZ2 shard size is planned to fit it.
   OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS: z.coerce.number().min(1).max(86_400).default(1_500),
+  // Rate limits, query cost and the token limit: src/server/limits/limits-config.ts.
+  ...limitsEnv,
+  // Authentication (API keys, JWTs) and the production posture: src/auth/auth-config.ts.
+  ...authEnv,
+  // Quotas (src/services/quota-config.ts) and webhooks (src/webhooks/webhook-config.ts).
+  ...quotaEnv,
+  ...webhookEnv,
 });
 
 export interface Config {
@@ -81,6 +93,16 @@ export interface Config {
   logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
   shutdownGraceSeconds: number;
   cost: CostConfig;
+  /** Rate limits per field, query cost and its budget, the token limit. */
+  limits: LimitsConfig;
+  /** Who may call the api: API keys, JWTs, or the local user on loopback. */
+  auth: AuthConfig;
+  /** Introspection, GraphiQL and CORS. */
+  posture: PostureConfig;
+  /** Per user and per organization; null limits are unlimited. */
+  quotas: QuotaSettings;
+  /** Batch webhooks: signing, retries, which addresses they may reach. */
+  webhooks: WebhookConfig;
 }
 
 /** What compute costs, for `estimateBatchCost` and the BOLTZ2 shard size. */
@@ -97,6 +119,7 @@ export { ConfigError };
 /** Parses settings from `env`; throws ConfigError listing each bad variable and what it allows. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const c = parseEnv(schema, env, 'configuration');
+  const auth = authConfigFrom(c, c.OMTX_HOST);
   return {
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_HOST,
@@ -128,6 +151,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       vinaInstance: { gpus: 0, vcpus: c.OMTX_VINA_INSTANCE_VCPUS, memoryGib: c.OMTX_VINA_INSTANCE_MEMORY_GIB },
       boltzShardTimeLimitSeconds: c.OMTX_BOLTZ_SHARD_TIME_LIMIT_SECONDS,
     },
+    limits: limitsConfigFrom(c),
+    auth,
+    posture: postureConfigFrom(c, auth),
+    quotas: quotaSettingsFrom(c),
+    webhooks: webhookConfigFrom(c),
   };
 }
 

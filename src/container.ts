@@ -17,6 +17,16 @@ import { ColabFoldMsaClient } from './adapters/msa/colabfold-msa-client.js';
 import type { MsaProvider } from './ports/msa-provider.js';
 import { startReaper } from './services/reaper.js';
 import { WatchHub } from '../subscriptions/watch-hub.js';
+import { createLimits, type Limits } from './server/limits/limits.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { JwtVerifier } from './auth/jwt-verifier.js';
+import { SqliteApiKeyStore } from './adapters/local/sqlite-api-key-store.js';
+import { gpuSecondsEstimator } from './services/quotas.js';
+import type { WebhookStore } from './ports/webhook-store.js';
+import { SqliteWebhookStore } from './adapters/local/sqlite-webhook-store.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { webhookServerSecret } from './webhooks/server-secret.js';
+import { webhookSigningSecret } from './webhooks/signing.js';
 
 /** Everything a request or a background loop needs, built once per process. */
 export interface App {
@@ -31,6 +41,16 @@ export interface App {
   hub: WatchHub;
   models: ModelCatalog;
   services: ServiceDeps;
+  /** Rate limits and query-cost budgets, in memory or shared through Redis (server/limits). */
+  limits: Limits;
+  /** API keys: create, list, revoke, verify (auth/api-keys.ts). */
+  apiKeys: ApiKeys;
+  /** Bearer JWTs, when OMTX_JWT_* configure them. */
+  jwt: JwtVerifier | null;
+  /** The webhook outbox and delivery log. */
+  webhooks: WebhookStore;
+  /** A user's webhook signing secret (derived from OMTX_WEBHOOK_SECRET or the data directory's key). */
+  webhookSigningSecret(owner: string): string;
   /** Sets the base of artifact URLs once the server knows its address. */
   setPublicUrl(url: string): void;
   close(): Promise<void>;
@@ -90,10 +110,32 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       msaServer: config.msaServerUrl !== null,
       boltzShardTimeLimitSeconds: config.cost.boltzShardTimeLimitSeconds,
     },
+    quotas: {
+      limits: config.quotas,
+      estimateGpuSeconds: gpuSecondsEstimator({
+        ...config.cost,
+        shardSize: config.shardSize,
+        boltzMaxResidues: config.boltzMaxResidues,
+      }),
+    },
+    webhookUrls: { allowPrivate: config.webhooks.allowPrivate },
   };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
   );
+  const apiKeys = new ApiKeys(new SqliteApiKeyStore(db), logger.child({ component: 'auth' }), {
+    cacheSeconds: config.auth.apiKeyCacheSeconds,
+    clock,
+  });
+  const webhooks = new SqliteWebhookStore(db);
+  const webhookSecret = webhookServerSecret(config.dataDir, config.webhooks.secret);
+  const secretFor = (owner: string) => webhookSigningSecret(webhookSecret, owner);
+  const webhookDispatcher = startWebhookDispatcher(
+    { jobs, webhooks, clock, secretFor, settings: config.webhooks },
+    { intervalMs: config.webhooks.pollIntervalMs },
+    (error) => logger.error({ err: error }, 'webhook delivery fault'),
+  );
+  const limits = createLimits(config.limits, logger.child({ component: 'limits' }));
   const hub = new WatchHub(jobs, feed, { onError: (error) => logger.error({ err: error }, 'subscription read failed') });
 
   return {
@@ -108,13 +150,20 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     hub,
     models: new ModelCatalog(config.workerUrl),
     services,
+    limits,
+    apiKeys,
+    jwt: config.auth.jwt ? new JwtVerifier(config.auth.jwt) : null,
+    webhooks,
+    webhookSigningSecret: secretFor,
     setPublicUrl: (url) => fsBlobs.setPublicBaseUrl(url),
     async close() {
       await stopReaper();
+      await webhookDispatcher.stop();
       await services.msaStage.close();
       await queue.close();
       await feed.close();
       await jobs.close();
+      await limits.close();
     },
   };
 }

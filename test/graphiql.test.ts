@@ -110,7 +110,11 @@ describe('GraphiQL at GET /graphql', () => {
     try {
       await setQuery(page, '{ __typename }');
       const result = await runAndReadResult(page);
-      expect(JSON.parse(result)).toEqual({ data: { __typename: 'Query' } });
+      // Every response reports the query's cost and the budget left (the rate-limit work).
+      expect(JSON.parse(result)).toEqual({
+        data: { __typename: 'Query' },
+        extensions: { cost: { requested: 1, remaining: expect.any(Number), resetAt: expect.any(String) } },
+      });
 
       await setQuery(page, 'query { models { name } }');
       // Clear the panel so the next read cannot return the previous answer.

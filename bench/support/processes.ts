@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NO_LIMITS_ENV } from '../../test/support/no-limits.js';
 
 /** The repository root (bench/support/ → ../../). */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,6 +116,8 @@ export async function startHub(dataDir: string, env: Record<string, string> = {}
       OMTX_DATA_DIR: dataDir,
       OMTX_LOG_LEVEL: 'warn',
       OMTX_SHUTDOWN_GRACE_SECONDS: '1',
+      // Throughput is measured without the per-user limits, which would refuse most of the load.
+      ...NO_LIMITS_ENV,
       ...env,
     },
     port,

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NO_LIMITS_ENV } from '../../test/support/no-limits.js';
 
 /** The repository root (bench/worker/ → ../../). */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,7 +50,15 @@ export async function startServe(env: Record<string, string>, cpuProfDir?: strin
   const port = await freePort();
   const child = spawn(process.execPath, [...profileFlags(cpuProfDir), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: REPO,
-    env: { ...process.env, OMTX_HOST: '127.0.0.1', OMTX_PORT: String(port), OMTX_SHUTDOWN_GRACE_SECONDS: '1', ...env },
+    env: {
+      ...process.env,
+      OMTX_HOST: '127.0.0.1',
+      OMTX_PORT: String(port),
+      OMTX_SHUTDOWN_GRACE_SECONDS: '1',
+      // Throughput is measured without the per-user limits, which would refuse most of the load.
+      ...NO_LIMITS_ENV,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -73,6 +73,11 @@ export class SubmitPredictionInput {
   @Field((_type) => String, { nullable: true }) name?: string | null;
   @Field((_type) => String, { nullable: true, description: 'The same key from the same user returns the first submission.' })
   idempotencyKey?: string | null;
+  @Field((_type) => Boolean, {
+    defaultValue: false,
+    description: 'Members of your organization may read it (not cancel or retry it). Needs a viewer with an organization.',
+  })
+  shareWithOrganization!: boolean;
 }
 
 @InputType('SubmitBatchInput')
@@ -86,4 +91,16 @@ export class SubmitBatchInput {
     number | null;
   @Field((_type) => InvalidLigandPolicy, { defaultValue: InvalidLigandPolicy.REJECT }) onInvalidLigand!: InvalidLigandPolicy;
   @Field((_type) => String, { nullable: true }) idempotencyKey?: string | null;
+  @Field((_type) => Boolean, {
+    defaultValue: false,
+    description: 'Members of your organization may read it (not cancel or retry it). Needs a viewer with an organization.',
+  })
+  shareWithOrganization!: boolean;
+  @Field((_type) => String, {
+    nullable: true,
+    description:
+      'An http(s) URL that gets one signed POST when the batch ends (viewer.webhookSigningSecret verifies it). ' +
+      'Private, loopback and link-local addresses are refused.',
+  })
+  webhookUrl?: string | null;
 }

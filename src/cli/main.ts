@@ -6,6 +6,7 @@ const USAGE = `usage: omtx serve [--host H] [--port N] [--data-dir DIR] [--worke
        omtx worker
        omtx screen --ligands FILE --receptor FILE (--center X,Y,Z --size X,Y,Z | --box FILE) [...]
        omtx demo [--url URL]
+       omtx keys create --user ID [--org ID] [--name NAME]   (also: keys list, keys revoke)
 
 serve   starts the OMTX-Hub api (GraphQL at /graphql, GraphiQL in a browser), the local
         task dispatcher and, unless --worker-url names one, a worker process, on the
@@ -14,6 +15,7 @@ worker  runs only the worker service (the task target), on OMTX_WORKER_PORT.
 screen  submits a Vina screen to a running api, shows its progress, downloads the results
         (omtx screen --help for every flag).
 demo    screens imatinib and decoys against c-Abl (1IEP) from the shared fixtures.
+keys    creates, lists and revokes API keys in the data directory (omtx keys --help).
 Every serve flag has an environment variable (see the README's configuration table).`;
 
 async function main(argv: string[]): Promise<void> {
@@ -21,6 +23,11 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'screen' || argv[0] === 'demo') {
     const { runClientCommand } = await import('./client/commands.js');
     process.exitCode = await runClientCommand(argv[0], argv.slice(1));
+    return;
+  }
+  if (argv[0] === 'keys') {
+    const { runKeysCommand } = await import('./keys-command.js');
+    process.exitCode = await runKeysCommand(argv.slice(1));
     return;
   }
   const { positionals, values } = parseArgs({

@@ -26,7 +26,7 @@ export class InvalidInputError extends DomainError {
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
   constructor(
-    readonly entity: 'Job' | 'Batch' | 'Node' | 'Artifact',
+    readonly entity: 'Job' | 'Batch' | 'Node' | 'Artifact' | 'ApiKey',
     readonly id: string,
   ) {
     super(`${entity} ${id} not found`);

@@ -179,6 +179,13 @@ export interface Job {
    * an attempt has reported one.
    */
   usage: Usage | null;
+  /** The submitter's organization, kept for organization quotas and sharing; null for none. */
+  organizationId: string | null;
+  /**
+   * Members of `organizationId` may read it (and its children, artifacts, subscriptions);
+   * only the owner may cancel or retry it.
+   */
+  sharedWithOrganization: boolean;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -210,6 +217,15 @@ export interface Batch {
   cancelRequested: boolean;
   /** The children's usage summed; it changes in the same transaction as the child's. */
   usage: Usage;
+  /** The submitter's organization, kept for organization quotas and sharing; null for none. */
+  organizationId: string | null;
+  /**
+   * Members of `organizationId` may read it (and its children, artifacts, subscriptions);
+   * only the owner may cancel or retry it.
+   */
+  sharedWithOrganization: boolean;
+  /** Where the batch's terminal state is POSTed (signed), checked at submit; null for none. */
+  webhookUrl: string | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -225,16 +241,19 @@ export function countKey(status: JobStatus): keyof StatusCounts {
   return status.toLowerCase() as keyof StatusCounts;
 }
 
-/** What a submission decides about a new job; the rest starts empty. */
+/** What a submission decides about a new job; the rest starts empty (not shared unless said). */
 export type NewJob = Pick<
   Job,
   'id' | 'owner' | 'kind' | 'model' | 'name' | 'ligand' | 'protein' | 'parameters' | 'batchId' | 'batchIndex' | 'idempotencyKey'
->;
+> &
+  Partial<Pick<Job, 'organizationId' | 'sharedWithOrganization'>>;
 
 /** A job as it is first stored: PENDING, no attempt, no result. */
 export function pendingJob(fields: NewJob, now: Date): Job {
   return {
     ...fields,
+    organizationId: fields.organizationId ?? null,
+    sharedWithOrganization: fields.sharedWithOrganization ?? false,
     status: 'PENDING',
     result: null,
     error: null,
@@ -252,13 +271,16 @@ export function pendingJob(fields: NewJob, now: Date): Job {
 /** What a submission decides about a new batch; the rest starts empty. */
 export type NewBatch = Pick<
   Batch,
-  'id' | 'owner' | 'name' | 'model' | 'protein' | 'parameters' | 'maxConcurrent' | 'idempotencyKey'
->;
+  'id' | 'owner' | 'name' | 'model' | 'protein' | 'parameters' | 'maxConcurrent' | 'idempotencyKey' | 'webhookUrl'
+> &
+  Partial<Pick<Batch, 'organizationId' | 'sharedWithOrganization'>>;
 
 /** A batch as it is first stored, with `total` children all PENDING. */
 export function pendingBatch(fields: NewBatch, total: number, now: Date): Batch {
   return {
     ...fields,
+    organizationId: fields.organizationId ?? null,
+    sharedWithOrganization: fields.sharedWithOrganization ?? false,
     status: 'PENDING',
     total,
     counts: { ...emptyCounts(), pending: total },

@@ -63,4 +63,6 @@ export interface BatchDraft {
   maxConcurrent?: number | null;
   onInvalidLigand?: InvalidLigandPolicy | null;
   idempotencyKey?: string | null;
+  /** An http(s) URL the batch's terminal state is POSTed to. */
+  webhookUrl?: string | null;
 }

@@ -7,6 +7,7 @@ import type { ChangeFeed } from './change-feed.js';
 import type { BatchJobFilter, BatchJobOrder, JobStore } from './job-store.js';
 import type { Page, PageRequest } from './page.js';
 import { at, buildBatch, buildJob, buildLigand, buildResult, newId } from './testing/records.js';
+import { describeQuotaContract } from './job-store.quotas.contract.js';
 
 /** One store and its change feed on fresh, empty storage; `close` releases both. */
 export interface StoreHarness {
@@ -187,6 +188,8 @@ export function describeJobStoreContract(
       await harness.close();
     });
 
+    describeQuotaContract(() => store);
+
     describe('records', () => {
       it('returns an individual job exactly as it was created, every field and date included', async () => {
         const job = buildJob({
@@ -225,6 +228,22 @@ export function describeJobStoreContract(
           expect(child?.protein).toBeNull();
           expect(child?.kind).toBe('BATCH_CHILD');
         }
+      });
+
+      it('keeps the organization and whether the record is shared with it, on a job, a batch and its children', async () => {
+        const privateJob = buildJob({ organizationId: 'lab-a', sharedWithOrganization: false });
+        const sharedJob = buildJob({ organizationId: 'lab-a', sharedWithOrganization: true });
+        const noOrg = buildJob({ organizationId: null, sharedWithOrganization: false });
+        for (const job of [privateJob, sharedJob, noOrg]) await store.createJob(job);
+        expect(await store.getJobs([privateJob.id, sharedJob.id, noOrg.id])).toEqual([privateJob, sharedJob, noOrg]);
+        const { batch, children } = await createBatchOf(store, 2, { organizationId: 'lab-b', sharedWithOrganization: true });
+        expect(await getBatch(store, batch.id)).toMatchObject({ organizationId: 'lab-b', sharedWithOrganization: true });
+        for (const child of await store.getJobs(children.map((c) => c.id))) {
+          expect(child).toMatchObject({ organizationId: 'lab-b', sharedWithOrganization: true });
+        }
+        // A change of state keeps both.
+        await store.cancelBatch(batch.owner, batch.id, at(10));
+        expect(await getBatch(store, batch.id)).toMatchObject({ organizationId: 'lab-b', sharedWithOrganization: true });
       });
 
       it('keeps a result and an error with all their nested fields', async () => {

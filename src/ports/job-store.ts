@@ -1,5 +1,6 @@
 import type { Batch, Job, JobError, JobStatus, ModelName, Result, Usage } from '../domain/job.js';
 import type { Page, PageRequest } from './page.js';
+import type { Admission, QuotaSubject, QuotaUsage, QuotaWindows } from '../domain/quota.js';
 
 export interface JobFilter {
   /** Without `kind` or `batchId` the list holds the owner's INDIVIDUAL jobs only. */
@@ -48,11 +49,24 @@ export interface BatchStats {
 export interface JobStore {
   /**
    * Stores a PENDING individual job. With an idempotency key already used by the same owner
-   * it stores nothing and returns the first job with `created: false`.
+   * it stores nothing and returns the first job with `created: false`. With an `admission`,
+   * each of its subjects' usage is read in the same transaction as the write and passed to
+   * `admit` (domain/quota.ts); a QuotaExceededError from it writes nothing. A repeated
+   * idempotency key is not checked (it adds nothing).
    */
-  createJob(job: Job): Promise<{ job: Job; created: boolean }>;
-  /** Stores a batch and all its PENDING children at once, or nothing; idempotent as createJob. */
-  createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }>;
+  createJob(job: Job, admission?: Admission): Promise<{ job: Job; created: boolean }>;
+  /**
+   * Stores a batch and all its PENDING children at once, or nothing; idempotent and admitted
+   * as createJob. When a batch with a `webhookUrl` reaches a terminal state (again, after
+   * `retryFailed`), the same transaction records one waiting delivery for the WebhookStore.
+   */
+  createBatch(batch: Batch, children: Job[], admission?: Admission): Promise<{ batch: Batch; created: boolean }>;
+  /**
+   * A user's or an organization's usage, counted exactly from the records: jobs not yet
+   * finished, jobs created since `dayStart`, and GPU milliseconds recorded on jobs created
+   * since `monthStart`. Cheap: index-only counts over the rows that matter.
+   */
+  quotaUsage(subject: QuotaSubject, windows: QuotaWindows): Promise<QuotaUsage>;
   /** PENDING → QUEUED once their tasks are enqueued; other statuses are left alone. */
   markQueued(jobIds: string[], now: Date): Promise<void>;
 

@@ -6,10 +6,12 @@ import type { App } from '../container.js';
 import type { Context } from '../../resolvers/context.js';
 import { createLoaders } from '../../resolvers/context.js';
 import { formatError } from '../../resolvers/errors.js';
-import { viewerFor } from './request-context.js';
+import { authenticate, type Viewer } from './request-context.js';
+import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 import { limitRules } from './validation-rules.js';
 import { BodyTooLargeError, readBody } from './read-body.js';
 import type { Metrics } from './metrics.js';
+import { limitsPlugin } from './limits/apollo-limits-plugin.js';
 
 export interface GraphqlHttpHandler {
   handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void>;
@@ -25,13 +27,16 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: limitRules(app.config),
-    introspection: true,
+    parseOptions: { maxTokens: app.config.limits.maxTokens },
+    // Off in production and whenever credentials are required, unless OMTX_INTROSPECTION says otherwise.
+    introspection: app.config.posture.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, (e) => app.logger.error({ err: e }, 'internal error')),
     // GraphiQL is ours (bundled, offline); Apollo's landing page would load from a CDN.
     plugins: [
       metricsPlugin(metrics),
       subscriptionsOverWebSocket(),
+      limitsPlugin(app.limits),
       ApolloServerPluginLandingPageDisabled(),
       // We set no cache hints; the default plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -41,6 +46,19 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
 
   return {
     async handle(req, res, requestId) {
+      // Before the body is read: an anonymous client cannot make us buffer 32 MiB.
+      let viewer: Viewer;
+      try {
+        ({ viewer } = await authenticate(app, req.headers.authorization));
+      } catch (error) {
+        // A bad credential is the client's: 401 (403 when valid but not allowed), never 5xx.
+        if (error instanceof UnauthenticatedError) {
+          res.setHeader('www-authenticate', 'Bearer realm="omtx"');
+          return sendError(res, 401, 'UNAUTHENTICATED', error.message);
+        }
+        if (error instanceof ForbiddenError) return sendError(res, 403, 'FORBIDDEN', error.message);
+        throw error;
+      }
       let body: unknown;
       try {
         const text = req.method === 'POST' ? await readBody(req, app.config.maxBodyBytes) : '';
@@ -54,7 +72,6 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
         if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const viewer = viewerFor(req, app.config.localUser);
       const result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async () => ({ app, viewer, loaders: createLoaders(app.jobs, viewer) }),

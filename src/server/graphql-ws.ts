@@ -1,12 +1,15 @@
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, validate, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { App } from '../container.js';
 import { createLoaders, type Context } from '../../resolvers/context.js';
 import { formatError } from '../../resolvers/errors.js';
-import { viewerFor } from './request-context.js';
+import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
+import { authenticate, type Authentication } from './request-context.js';
 import { allRules } from './validation-rules.js';
+import { createWsLimits } from './limits/ws-limits.js';
 
 export interface GraphqlWsServer {
   /** Completes every subscription and closes every socket (graphql-ws close code 1001). */
@@ -14,24 +17,111 @@ export interface GraphqlWsServer {
   clients(): number;
 }
 
+/** Longest timer Node keeps (about 24.8 days); a JWT living longer gets no expiry timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * GraphQL over WebSocket (the graphql-ws protocol) on the same port and path as HTTP.
  * Each subscription gets its own context, with loaders for its lifetime.
+ *
+ * The socket authenticates once, in `connection_init`: `connectionParams.authorization`
+ * (`'Bearer …'`, as over HTTP), else the upgrade request's `Authorization` header. A missing
+ * or bad credential closes it with 4401 Unauthorized, a forbidden one with 4403. The
+ * credential is watched for as long as the socket lives: revoking its API key (here, or in
+ * another process: swept every `OMTX_API_KEY_CACHE_SECONDS`) and the expiry of its JWT close
+ * it with 4401 as well, since from then on the client is no longer authenticated.
  */
 export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema, path: string): GraphqlWsServer {
   const wss = new WebSocketServer({ server, path, maxPayload: app.config.maxBodyBytes });
-  const rules = allRules(app.config);
+  const rules = app.config.posture.introspection
+    ? allRules(app.config)
+    : [...allRules(app.config), NoSchemaIntrospectionCustomRule];
   const onInternal = (error: unknown) => app.logger.error({ err: error }, 'internal error in a subscription');
+  const sessions = new WeakMap<WebSocket, Authentication>();
+  // Token limit, validation, query cost and budget before an operation runs (server/limits).
+  const viewerOf = (ctx: { extra: { socket: WebSocket } }) => sessions.get(ctx.extra.socket)?.viewer ?? null;
+  const limits = createWsLimits(app.limits, schema, rules, viewerOf);
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const expiryTimers = new Map<WebSocket, NodeJS.Timeout>();
+
+  const unauthorized = (socket: WebSocket, why: string) =>
+    socket.close(CloseCode.Unauthorized, `Unauthorized: ${why}`.slice(0, 120));
+  const closeKeySockets = (keyId: string) => {
+    for (const socket of socketsByKey.get(keyId) ?? []) unauthorized(socket, 'API key revoked');
+  };
+  const forget = (socket: WebSocket) => {
+    const auth = sessions.get(socket);
+    const keyId = auth?.viewer.apiKeyId;
+    if (keyId) {
+      const set = socketsByKey.get(keyId);
+      set?.delete(socket);
+      if (set?.size === 0) socketsByKey.delete(keyId);
+    }
+    clearTimeout(expiryTimers.get(socket));
+    expiryTimers.delete(socket);
+  };
+
+  const stopRevocations = app.apiKeys.onRevoked(closeKeySockets);
+  // Another process (or the CLI) may revoke a key: check the keys of open sockets now and then.
+  const sweepMs = Math.max(1, app.config.auth.apiKeyCacheSeconds || 60) * 1000;
+  const sweep = setInterval(() => {
+    if (socketsByKey.size === 0) return;
+    app.apiKeys.inactive([...socketsByKey.keys()]).then(
+      (ids) => ids.forEach(closeKeySockets),
+      (error: unknown) => app.logger.error({ err: error }, 'revoked-key sweep failed'),
+    );
+  }, sweepMs);
+  sweep.unref();
+
   const disposable = useServer(
     {
       schema,
       validate: (s, document) => validate(s, document, rules),
-      context: (ctx): Context => {
-        const viewer = viewerFor(ctx.extra.request, app.config.localUser);
-        return { app, viewer, loaders: createLoaders(app.jobs, viewer) };
+      onSubscribe: limits.onSubscribe,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const params = ctx.connectionParams;
+        const given = params?.authorization ?? params?.Authorization;
+        const authorization = typeof given === 'string' ? given : ctx.extra.request.headers.authorization;
+        let auth: Authentication;
+        try {
+          auth = await authenticate(app, authorization);
+        } catch (error) {
+          if (error instanceof UnauthenticatedError) {
+            unauthorized(socket, error.message);
+            return false;
+          }
+          // graphql-ws closes with 4403 Forbidden when onConnect answers false.
+          if (error instanceof ForbiddenError) return false;
+          throw error;
+        }
+        sessions.set(socket, auth);
+        const keyId = auth.viewer.apiKeyId;
+        if (keyId) {
+          let set = socketsByKey.get(keyId);
+          if (!set) socketsByKey.set(keyId, (set = new Set()));
+          set.add(socket);
+        }
+        if (auth.expiresAt) {
+          const ms = auth.expiresAt.getTime() - Date.now();
+          if (ms <= MAX_TIMER_MS)
+            expiryTimers.set(
+              socket,
+              setTimeout(() => unauthorized(socket, 'token expired'), Math.max(0, ms)),
+            );
+        }
+        socket.once('close', () => forget(socket));
+        return true;
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors) return;
+      context: (ctx): Context => {
+        const auth = sessions.get(ctx.extra.socket);
+        // graphql-ws subscribes only after onConnect acknowledged the socket.
+        if (!auth) throw new UnauthenticatedError('the socket is not authenticated');
+        return { app, viewer: auth.viewer, loaders: createLoaders(app.jobs, auth.viewer) };
+      },
+      onNext: (ctx, id, _payload, _args, next) => {
+        const result = limits.withCost(ctx, id, next);
+        if (!result.errors) return result;
         return { ...result, errors: result.errors.map((e) => formatError(e, e, onInternal)) };
       },
       onError: (_ctx, _id, _payload, errors) =>
@@ -45,6 +135,9 @@ export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema,
   );
   return {
     async close() {
+      clearInterval(sweep);
+      stopRevocations();
+      for (const timer of expiryTimers.values()) clearTimeout(timer);
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

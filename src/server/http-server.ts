@@ -11,6 +11,8 @@ import { createMetrics } from './metrics.js';
 import { serveGraphiql } from './graphiql/graphiql-page.js';
 import { serveArtifact } from './artifact-route.js';
 import { repoRoot } from '../repo-root.js';
+import { assertSafeListen } from '../auth/auth-config.js';
+import { handleCors } from './cors.js';
 
 export interface RunningServer {
   server: Server;
@@ -29,6 +31,8 @@ const GRAPHIQL_ASSETS = join(repoRoot(fileURLToPath(import.meta.url)) ?? process
  * browsers), signed artifact downloads at /artifacts, and /healthz, /readyz, /metrics.
  */
 export async function startServer(app: App): Promise<RunningServer> {
+  // Config refuses this already; checked again for a Config built in code.
+  assertSafeListen(app.config.host, app.config.auth.required);
   const schema = await buildApiSchema();
   const metrics = createMetrics(app);
   const graphql = await createGraphqlHttpHandler(app, schema, metrics);
@@ -62,9 +66,12 @@ export async function startServer(app: App): Promise<RunningServer> {
         .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
         .catch(done);
     }
+    const corsPath = path.startsWith('/artifacts/') || path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
+    if (corsPath && handleCors(req, res, app.config.posture.corsOrigins)) return;
     if (path.startsWith('/artifacts/')) return void serveArtifact(req, res, app.fsBlobs).catch(done);
     if (path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`)) {
-      if (serveGraphiql(req, res, { assetsDir: GRAPHIQL_ASSETS, graphqlPath: GRAPHQL_PATH })) return;
+      if (app.config.posture.graphiql && serveGraphiql(req, res, { assetsDir: GRAPHIQL_ASSETS, graphqlPath: GRAPHQL_PATH }))
+        return;
       return void graphql.handle(req, res, requestId).catch(done);
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route for ${path}; GraphQL is at ${GRAPHQL_PATH}\n`);

@@ -1,4 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import { UnauthenticatedError } from '../domain/errors.js';
+import type { AuthConfig } from '../auth/auth-config.js';
+import type { ApiKeys } from '../auth/api-keys.js';
+import { looksLikeApiKey } from '../auth/api-key-secret.js';
+import type { JwtVerifier } from '../auth/jwt-verifier.js';
 
 export interface Viewer {
   /** The user every record is owned by. */
@@ -11,10 +15,51 @@ export interface Viewer {
   apiKeyId: string | null;
 }
 
+/** Who a request acts for, and until when its credential holds (a JWT's `exp`). */
+export interface Authentication {
+  viewer: Viewer;
+  expiresAt: Date | null;
+}
+
+/** What deciding the viewer needs: the settings and the two verifiers. */
+export interface AuthDeps {
+  config: { auth: AuthConfig; localUser: string };
+  apiKeys: ApiKeys;
+  jwt: JwtVerifier | null;
+}
+
 /**
- * Who a request acts for. In embedded mode every request is the configured local user;
- * the security work replaces this one function (API keys, JWTs) and nothing else.
+ * The one place that decides who a request acts for, over HTTP (`Authorization` header) and
+ * graphql-ws (`connectionParams.authorization`, else the upgrade request's header).
+ *
+ * - `Bearer omtx_<prefix>_<secret>`: an API key; `Bearer <JWT>`: a token from the configured issuer.
+ * - No credential: the local user when authentication is not required (loopback only, see
+ *   `auth-config.ts`), else UnauthenticatedError.
+ * - A credential that does not verify is always UnauthenticatedError, never the local user.
  */
-export function viewerFor(_request: IncomingMessage | undefined, localUser: string): Viewer {
-  return { id: localUser, organizationId: null, credential: 'local', apiKeyId: null };
+export async function authenticate(deps: AuthDeps, authorization: string | null | undefined): Promise<Authentication> {
+  const header = authorization?.trim() ?? '';
+  if (header === '') {
+    if (deps.config.auth.required) {
+      throw new UnauthenticatedError('authentication required: send `Authorization: Bearer <API key or JWT>`');
+    }
+    return { viewer: { id: deps.config.localUser, organizationId: null, credential: 'local', apiKeyId: null }, expiresAt: null };
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new UnauthenticatedError('unsupported authorization: expected `Bearer <API key or JWT>`');
+  const token = match[1]!;
+  if (looksLikeApiKey(token)) {
+    const key = await deps.apiKeys.verify(token);
+    if (!key) throw new UnauthenticatedError('invalid API key (unknown, revoked or mistyped)');
+    return {
+      viewer: { id: key.userId, organizationId: key.organizationId, credential: 'apiKey', apiKeyId: key.id },
+      expiresAt: null,
+    };
+  }
+  if (!deps.jwt) throw new UnauthenticatedError('invalid bearer token: this server accepts API keys (omtx_…) only');
+  const identity = await deps.jwt.verify(token);
+  return {
+    viewer: { id: identity.userId, organizationId: identity.organizationId, credential: 'jwt', apiKeyId: null },
+    expiresAt: identity.expiresAt,
+  };
 }

@@ -4,6 +4,8 @@ import type { TaskQueue } from '../ports/task-queue.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { SubmissionRules } from '../domain/validation/index.js';
 import type { MsaStage } from './msa-stage.js';
+import type { QuotaPolicy } from './quotas.js';
+import type { WebhookUrlPolicy } from '../webhooks/url-policy.js';
 
 /** What the use cases need; the composition root (`src/container.ts`) builds it. */
 export interface ServiceDeps {
@@ -21,6 +23,10 @@ export interface ServiceDeps {
   newId: () => string;
   /** VINA ligands per task. */
   shardSize: number;
+  /** Limits checked at submit, in the store's write transaction. */
+  quotas: QuotaPolicy;
+  /** Which webhook URLs a batch may name. */
+  webhookUrls: WebhookUrlPolicy;
   /** The worker's BOLTZ2 shard time limit: BOLTZ2 shards are as large as fits it (the weights load once per shard). */
   boltzShardTimeLimitSeconds: number;
 }

@@ -9,6 +9,7 @@ import type { ServiceDeps } from './deps.js';
 import { reapOnce } from './reaper.js';
 import { MsaStage } from './msa-stage.js';
 import { DEFAULT_RULES } from '../domain/validation/index.js';
+import { unlimited } from '../domain/quota.js';
 
 describe('reapOnce', () => {
   let dir: string;
@@ -35,6 +36,8 @@ describe('reapOnce', () => {
       blobs: local.blobs,
       msaStage: new MsaStage(local.blobs, null, { onFault: (error) => expect.unreachable(String(error)) }),
       rules: DEFAULT_RULES,
+      quotas: { limits: { user: unlimited(), organization: unlimited() }, estimateGpuSeconds: () => 0 },
+      webhookUrls: { allowPrivate: false },
     };
   });
   afterEach(async () => {

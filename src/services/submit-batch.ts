@@ -5,6 +5,9 @@ import type { BatchDraft } from '../domain/submission.js';
 import { validateBatch } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
+import { NOT_SHARED, type Sharing } from '../domain/sharing.js';
+import { admissionFor } from './quotas.js';
+import { checkWebhookUrl } from '../webhooks/url-policy.js';
 
 export interface SkippedLigand {
   index: number;
@@ -26,14 +29,25 @@ export interface SubmittedBatch {
  * them in shards. With `onInvalidLigand: REJECT` (the default) one bad ligand rejects the
  * whole submission, listing every problem; with SKIP the valid ligands go ahead and the bad
  * ones come back in `skipped`. Children keep the index the ligand had in the input.
+ * `sharing` (the submitter's organization, shared or not) applies to the batch and every child.
  */
-export async function submitBatch(deps: ServiceDeps, owner: string, draft: BatchDraft): Promise<SubmittedBatch> {
-  const chemistry = await deps.chemistryForBatch(draft.ligands.map((l) => l.smiles));
+export async function submitBatch(
+  deps: ServiceDeps,
+  owner: string,
+  draft: BatchDraft,
+  sharing: Sharing = NOT_SHARED,
+): Promise<SubmittedBatch> {
+  // The webhook's host resolves while the ligands are parsed.
+  const [chemistry, webhook] = await Promise.all([
+    deps.chemistryForBatch(draft.ligands.map((l) => l.smiles)),
+    draft.webhookUrl == null ? null : checkWebhookUrl(draft.webhookUrl, deps.webhookUrls),
+  ]);
   const checked = validateBatch(chemistry, draft, deps.rules);
   const ligandInvalid = checked.ligandProblems.flatMap((p) => p.invalid);
   const skip = draft.onInvalidLigand === 'SKIP';
-  const problems = skip ? checked.invalid : [...checked.invalid, ...ligandInvalid];
-  if (problems.length > 0 || !checked.value) throw new InvalidInputError(problems.length > 0 ? problems : checked.invalid);
+  const webhookInvalid = webhook?.ok === false ? [{ path: ['input', 'webhookUrl'], message: webhook.problem }] : [];
+  const problems = [...checked.invalid, ...webhookInvalid, ...(skip ? [] : ligandInvalid)];
+  if (problems.length > 0 || !checked.value) throw new InvalidInputError(problems);
   if (checked.value.ligands.length === 0) {
     throw new InvalidInputError([
       { path: ['input', 'ligands'], message: `none of the ${draft.ligands.length} ligands is valid, so nothing was submitted` },
@@ -49,6 +63,7 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
       {
         id: deps.newId(),
         owner,
+        ...sharing,
         kind: 'BATCH_CHILD',
         model: draft.model,
         name: ligand.name,
@@ -67,17 +82,26 @@ export async function submitBatch(deps: ServiceDeps, owner: string, draft: Batch
       {
         id: batchId,
         owner,
+        ...sharing,
         name: value.name,
         model: draft.model,
         protein: value.protein,
         parameters: value.parameters,
         maxConcurrent: value.maxConcurrent,
         idempotencyKey: draft.idempotencyKey ?? null,
+        webhookUrl: webhook?.ok ? webhook.url : null,
       },
       children.length,
       now,
     ),
     children,
+    admissionFor(deps.quotas, { owner, organizationId: sharing.organizationId }, now, {
+      model: draft.model,
+      jobs: children.length,
+      batch: true,
+      parameters: value.parameters,
+      proteinLength: value.protein.sequence?.length ?? null,
+    }),
   );
   if (!created) return { batch, skipped: [], created };
   await dispatchJobs(deps, children, 'r0');

@@ -4,12 +4,20 @@ import type { PredictionDraft } from '../domain/submission.js';
 import { validatePrediction } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
+import { NOT_SHARED, type Sharing } from '../domain/sharing.js';
+import { admissionFor } from './quotas.js';
 
 /**
  * Validates a single prediction, stores it and queues it. A rejected submission writes
- * nothing; a repeated idempotency key returns the first job untouched.
+ * nothing; a repeated idempotency key returns the first job untouched. `sharing` records the
+ * submitter's organization and whether its members may read the job.
  */
-export async function submitPrediction(deps: ServiceDeps, owner: string, draft: PredictionDraft): Promise<Job> {
+export async function submitPrediction(
+  deps: ServiceDeps,
+  owner: string,
+  draft: PredictionDraft,
+  sharing: Sharing = NOT_SHARED,
+): Promise<Job> {
   const checked = validatePrediction(deps.chemistry, draft, deps.rules);
   if (!checked.value) throw new InvalidInputError(checked.invalid);
   const now = deps.clock();
@@ -18,6 +26,7 @@ export async function submitPrediction(deps: ServiceDeps, owner: string, draft: 
       {
         id: deps.newId(),
         owner,
+        ...sharing,
         kind: 'INDIVIDUAL',
         model: draft.model,
         name: checked.value.name,
@@ -30,6 +39,13 @@ export async function submitPrediction(deps: ServiceDeps, owner: string, draft: 
       },
       now,
     ),
+    admissionFor(deps.quotas, { owner, organizationId: sharing.organizationId }, now, {
+      model: draft.model,
+      jobs: 1,
+      batch: false,
+      parameters: checked.value.parameters,
+      proteinLength: checked.value.protein.sequence?.length ?? null,
+    }),
   );
   if (!created) return job;
   await dispatchJobs(deps, [job], 'r0');

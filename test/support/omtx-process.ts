@@ -17,6 +17,7 @@ import {
 } from '../../schema/__generated__/graphql.js';
 import { POCKET_1IEP, RECEPTOR_1IEP } from './inputs.js';
 import type { GraphqlResponse } from './server.js';
+import { NO_LIMITS_ENV } from './no-limits.js';
 
 /**
  * Real processes for the worker fault tests: `omtx serve` (the api, which starts and
@@ -208,6 +209,7 @@ export async function startOmtxApi(dataDir: string, env: Record<string, string> 
     OMTX_DATA_DIR: dataDir,
     OMTX_PORT: '0',
     OMTX_SHUTDOWN_GRACE_SECONDS: '1',
+    ...NO_LIMITS_ENV,
     ...env,
   });
   const { logs, proc } = spawned;

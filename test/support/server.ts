@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { createApp, type App } from '../../src/container.js';
 import { startServer } from '../../src/server/http-server.js';
+import { NO_LIMITS_ENV } from './no-limits.js';
 
 export interface TestServer {
   url: string;
@@ -41,6 +42,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     OMTX_PORT: '0',
     OMTX_LOG_LEVEL: 'silent',
     OMTX_SHUTDOWN_GRACE_SECONDS: '1',
+    ...NO_LIMITS_ENV,
     ...env,
   });
   const app = await createApp(config, pino({ level: config.logLevel }));

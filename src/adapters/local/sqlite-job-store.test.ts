@@ -121,6 +121,8 @@ describe('SqliteJobStore on a shared file', () => {
     await before.store.complete(done, await claimOk(before.store, done, at(1)), buildResult(), at(2));
     await before.close();
     const old = openSqlite(path);
+    // The quota indexes on usage came later still: an old file has none.
+    old.exec('DROP INDEX jobs_gpu_by_owner; DROP INDEX jobs_gpu_by_org');
     for (const table of ['jobs', 'batches'])
       for (const column of ['usage_runtime_ms', 'usage_gpu_ms', 'usage_cost_nano_usd'])
         old.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);

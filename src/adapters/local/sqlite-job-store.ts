@@ -1,8 +1,9 @@
 import type { Batch, Job, JobError, JobStatus, Result, Usage } from '../../domain/job.js';
 import { JOB_STATUSES, countKey } from '../../domain/job.js';
 import { addUsage, assertUsage } from '../../domain/cost.js';
-import { assertTransition, batchStatusFrom, isTerminal } from '../../domain/status.js';
+import { assertTransition, batchStatusFrom, isBatchTerminal, isTerminal } from '../../domain/status.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import { admit, type Admission, type QuotaSubject, type QuotaUsage, type QuotaWindows } from '../../domain/quota.js';
 import type {
   BatchFilter,
   BatchJobFilter,
@@ -17,6 +18,7 @@ import { DEFAULT_PAGE_SIZE } from '../../ports/page.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './sqlite/database.js';
 import { migrateJobSchema } from './sqlite/job-schema.js';
+import { ENQUEUE_WEBHOOK_DELIVERY, enqueueWebhookParams } from './sqlite/webhook-schema.js';
 import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type JobRow } from './sqlite/job-rows.js';
 import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
 
@@ -43,6 +45,8 @@ export const JOB_COLUMNS: (keyof JobRow)[] = [
   'attempts',
   'attempts_before_retry',
   'lease_expires_at',
+  'organization_id',
+  'shared_with_org',
   'created_at',
   'updated_at',
   'started_at',
@@ -75,35 +79,41 @@ export class SqliteJobStore implements JobStore {
     this.insertBatch = db.prepare(
       `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
          running, completed, failed, cancelled, cancel_requested, usage_runtime_ms, usage_gpu_ms, usage_cost_nano_usd,
-         created_at, updated_at, started_at, completed_at, idempotency_key)
+         webhook_url, organization_id, shared_with_org, created_at, updated_at, started_at, completed_at, idempotency_key)
        VALUES (@id, @owner, @name, @model, @status, @protein, @parameters, @max_concurrent, @total, @pending, @queued,
          @running, @completed, @failed, @cancelled, @cancel_requested, @usage_runtime_ms, @usage_gpu_ms, @usage_cost_nano_usd,
-         @created_at, @updated_at, @started_at, @completed_at, @idempotency_key)`,
+         @webhook_url, @organization_id, @shared_with_org, @created_at, @updated_at, @started_at, @completed_at, @idempotency_key)`,
     );
     this.insertChange = db.prepare('INSERT INTO job_changes (job_id, batch_id, at) VALUES (?, ?, ?)');
     this.selectJob = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
     this.selectBatch = db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?');
   }
 
-  async createJob(job: Job): Promise<{ job: Job; created: boolean }> {
+  async createJob(job: Job, admission?: Admission): Promise<{ job: Job; created: boolean }> {
     return this.write(() => {
       const first = this.firstSubmission<JobRow>('jobs', job);
       if (first) return { job: jobFromRow(first), created: false };
+      if (admission) this.admit(admission);
       this.insertJob.run(jobToRow(job));
       this.insertChange.run(job.id, null, job.createdAt.getTime());
       return { job, created: true };
     });
   }
 
-  async createBatch(batch: Batch, children: Job[]): Promise<{ batch: Batch; created: boolean }> {
+  async createBatch(batch: Batch, children: Job[], admission?: Admission): Promise<{ batch: Batch; created: boolean }> {
     return this.write(() => {
       const first = this.firstSubmission<BatchRow>('batches', batch);
       if (first) return { batch: batchFromRow(first), created: false };
+      if (admission) this.admit(admission);
       this.insertBatch.run(batchToRow(batch));
       for (const child of children) this.insertJob.run(jobToRow(child));
       this.insertChange.run(null, batch.id, batch.createdAt.getTime());
       return { batch, created: true };
     });
+  }
+
+  async quotaUsage(subject: QuotaSubject, windows: QuotaWindows): Promise<QuotaUsage> {
+    return this.usageOf(subject, windows);
   }
 
   async markQueued(jobIds: string[], now: Date): Promise<void> {
@@ -379,6 +389,44 @@ export class SqliteJobStore implements JobStore {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * Runs a submission's quota checks inside the caller's IMMEDIATE transaction: no other
+   * writer (this process or another on the file) can commit between the counts and the insert.
+   */
+  private admit(admission: Admission): void {
+    for (const { subject, limits } of admission.subjects) {
+      admit(subject, limits, this.usageOf(subject, admission.windows), admission.demand);
+    }
+  }
+
+  /**
+   * Index-only counts, each over the entries that matter (the indexes are named, so the
+   * planner cannot pick a wider one): open jobs, jobs since the day began, GPU time of jobs
+   * since the month began; by owner, or by organization.
+   */
+  private usageOf(subject: QuotaSubject, windows: QuotaWindows): QuotaUsage {
+    const user = subject.kind === 'user';
+    const by = user ? 'owner' : 'organization_id';
+    const index = (name: string) => `jobs INDEXED BY jobs_${name}_by_${user ? 'owner' : 'org'}`;
+    // A user's jobs today use the paging index (owner, kind, created_at): both kinds are named.
+    const today = user
+      ? `SELECT count(*) AS n FROM jobs INDEXED BY jobs_by_owner WHERE owner = ? AND kind IN ('INDIVIDUAL', 'BATCH_CHILD') AND created_at >= ?`
+      : `SELECT count(*) AS n FROM jobs INDEXED BY jobs_by_org WHERE organization_id = ? AND created_at >= ?`;
+    const n = (sql: string, ...params: unknown[]) => this.stmt<unknown[], { n: number }>(sql).get(...params)!.n;
+    return {
+      openJobs: n(
+        `SELECT count(*) AS n FROM ${index('open')} WHERE ${by} = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')`,
+        subject.id,
+      ),
+      jobsToday: n(today, subject.id, windows.dayStart.getTime()),
+      gpuMsThisMonth: n(
+        `SELECT coalesce(sum(usage_gpu_ms), 0) AS n FROM ${index('gpu')} WHERE ${by} = ? AND created_at >= ? AND usage_gpu_ms > 0`,
+        subject.id,
+        windows.monthStart.getTime(),
+      ),
+    };
+  }
+
   /** The row an earlier submission with the same owner and idempotency key stored, if any. */
   private firstSubmission<Row>(
     table: 'jobs' | 'batches',
@@ -499,6 +547,12 @@ export class SqliteJobStore implements JobStore {
     const startedAt = batch.startedAt ?? (status !== 'PENDING' ? now : null);
     const ended = status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
     const completedAt = ended ? (batch.completedAt ?? now) : null;
+    // The webhook outbox: one waiting delivery per ending, in the transaction that ends the batch.
+    if (ended && !isBatchTerminal(batch) && batch.webhookUrl !== null) {
+      this.stmt(ENQUEUE_WEBHOOK_DELIVERY).run(
+        ...enqueueWebhookParams({ ...batch, status, webhookUrl: batch.webhookUrl }, completedAt!.getTime()),
+      );
+    }
     this.stmt('UPDATE batches SET status = ?, started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?').run(
       status,
       startedAt?.getTime() ?? null,

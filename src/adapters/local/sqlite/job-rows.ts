@@ -24,6 +24,9 @@ export interface JobRow {
   usage_runtime_ms: number | null;
   usage_gpu_ms: number | null;
   usage_cost_nano_usd: number | null;
+  organization_id: string | null;
+  /** 1 when members of `organization_id` may read it. */
+  shared_with_org: number;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -54,6 +57,9 @@ export interface BatchRow {
   usage_runtime_ms: number;
   usage_gpu_ms: number;
   usage_cost_nano_usd: number;
+  webhook_url: string | null;
+  organization_id: string | null;
+  shared_with_org: number;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -103,6 +109,8 @@ export function jobFromRow(r: JobRow): Job {
       r.usage_runtime_ms === null
         ? null
         : { runtimeMs: r.usage_runtime_ms, gpuMs: r.usage_gpu_ms!, costNanoUsd: r.usage_cost_nano_usd! },
+    organizationId: r.organization_id,
+    sharedWithOrganization: r.shared_with_org === 1,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
     startedAt: date(r.started_at),
@@ -136,6 +144,8 @@ export function jobToRow(j: Job): JobRow {
     attempts_before_retry: j.attemptsBeforeRetry,
     lease_expires_at: ms(j.leaseExpiresAt),
     ...usageColumns(j.usage),
+    organization_id: j.organizationId,
+    shared_with_org: j.sharedWithOrganization ? 1 : 0,
     created_at: j.createdAt.getTime(),
     updated_at: j.updatedAt.getTime(),
     started_at: ms(j.startedAt),
@@ -165,6 +175,9 @@ export function batchFromRow(r: BatchRow): Batch {
     },
     cancelRequested: r.cancel_requested === 1,
     usage: { runtimeMs: r.usage_runtime_ms, gpuMs: r.usage_gpu_ms, costNanoUsd: r.usage_cost_nano_usd },
+    webhookUrl: r.webhook_url,
+    organizationId: r.organization_id,
+    sharedWithOrganization: r.shared_with_org === 1,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
     startedAt: date(r.started_at),
@@ -189,6 +202,9 @@ export function batchToRow(b: Batch): Omit<BatchRow, 'affinity_count' | 'affinit
     usage_runtime_ms: b.usage.runtimeMs,
     usage_gpu_ms: b.usage.gpuMs,
     usage_cost_nano_usd: b.usage.costNanoUsd,
+    webhook_url: b.webhookUrl,
+    organization_id: b.organizationId,
+    shared_with_org: b.sharedWithOrganization ? 1 : 0,
     created_at: b.createdAt.getTime(),
     updated_at: b.updatedAt.getTime(),
     started_at: ms(b.startedAt),

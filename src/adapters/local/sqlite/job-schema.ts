@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './database.js';
+import { migrateWebhookSchema } from './webhook-schema.js';
 
 /**
  * Tables of the embedded JobStore. Every connection the API serves has an index whose order
@@ -105,7 +106,27 @@ const ADDED_COLUMNS: { table: 'jobs' | 'batches'; column: string; definition: st
   { table: 'batches', column: 'usage_runtime_ms', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'batches', column: 'usage_gpu_ms', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'batches', column: 'usage_cost_nano_usd', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'batches', column: 'webhook_url', definition: 'TEXT' },
+  // Organizations: the submitter's (for organization quotas) and whether its members may read the record.
+  { table: 'jobs', column: 'organization_id', definition: 'TEXT' },
+  { table: 'jobs', column: 'shared_with_org', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'batches', column: 'organization_id', definition: 'TEXT' },
+  { table: 'batches', column: 'shared_with_org', definition: 'INTEGER NOT NULL DEFAULT 0' },
 ];
+
+/**
+ * Indexes on added columns (made once the columns exist). Quotas count with them, each an
+ * index-only scan over the rows that matter: a user's jobs not yet finished, and the jobs that
+ * recorded GPU time (by submission time, so a month's sum reads only that month's entries);
+ * the same for an organization's. A user's jobs submitted today use `jobs_by_owner`.
+ */
+const ADDED_INDEXES = `
+CREATE INDEX IF NOT EXISTS jobs_open_by_owner ON jobs (owner, status) WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
+CREATE INDEX IF NOT EXISTS jobs_gpu_by_owner ON jobs (owner, created_at, usage_gpu_ms) WHERE usage_gpu_ms > 0;
+CREATE INDEX IF NOT EXISTS jobs_open_by_org ON jobs (organization_id, status) WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
+CREATE INDEX IF NOT EXISTS jobs_by_org ON jobs (organization_id, created_at) WHERE organization_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_gpu_by_org ON jobs (organization_id, created_at, usage_gpu_ms) WHERE usage_gpu_ms > 0;
+`;
 
 export function migrateJobSchema(db: SqliteDatabase): void {
   db.exec(DDL);
@@ -118,4 +139,6 @@ export function migrateJobSchema(db: SqliteDatabase): void {
       if (!columns[table].has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
   }).immediate();
+  db.exec(ADDED_INDEXES);
+  migrateWebhookSchema(db);
 }

@@ -1,0 +1,63 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getOperationAST, parse, type GraphQLSchema } from 'graphql';
+import { buildApiSchema } from '../../resolvers/schema.js';
+import { fragmentsOf, operationCost } from '../../src/server/limits/query-cost.js';
+
+let schema: GraphQLSchema;
+beforeAll(async () => {
+  schema = await buildApiSchema();
+});
+
+const cost = (query: string, variables?: Record<string, unknown>) => {
+  const document = parse(query);
+  return operationCost(schema, getOperationAST(document)!, fragmentsOf(document), variables);
+};
+
+describe('query cost (GitHub-like: page requests ÷ 100, rounded up, at least 1)', () => {
+  it('costs 1 point for an operation without pages', () => {
+    expect(cost('{ models { name } viewer { id } }')).toMatchObject({ requests: 0, points: 1, fields: [] });
+    expect(cost('mutation { cancelJob(id: "x") { id } }').points).toBe(1);
+  });
+
+  it('counts one request per connection at the top, whatever its size', () => {
+    expect(cost('{ jobs(first: 100) { nodes { id } } batches { nodes { id } } }')).toMatchObject({ requests: 2, points: 1 });
+  });
+
+  it('multiplies nested connections by the page sizes above them', () => {
+    const query =
+      '{ batches(first: 100) { nodes { jobs(first: 50) { edges { node { batch { jobs(last: 10) { nodes { id } } } } } } } } }';
+    const c = cost(query);
+    // 1 (batches) + 100 (Batch.jobs, once per batch) + 100 × 50 (the inner Batch.jobs)
+    expect(c.requests).toBe(5_101);
+    expect(c.points).toBe(52);
+    expect(c.fields[0]).toEqual({
+      path: ['batches', 'nodes', 'jobs', 'edges', 'node', 'batch', 'jobs'],
+      coordinate: 'Batch.jobs',
+      requests: 5_000,
+      pageSize: 10,
+    });
+  });
+
+  it('reads sizes from variables, counts 20 when no size is given, and 100 when a size cannot be read', () => {
+    const query = 'query Q($n: Int) { batches(first: $n) { nodes { jobs { nodes { id } } } } }';
+    expect(cost(query, { n: 7 }).requests).toBe(8);
+    expect(cost('{ batches { nodes { jobs { nodes { id } } } } }').requests).toBe(21);
+    expect(cost(query, { n: 'seven' }).requests).toBe(101);
+    expect(cost('{ batches(first: 5000) { nodes { jobs { nodes { id } } } } }').requests).toBe(101);
+  });
+
+  it('counts BatchSummary.top(n) as a page of n, and follows fragments and aliases', () => {
+    const query = `
+      query { b: batch(id: "x") { ...S } }
+      fragment S on Batch { summary { top(n: 30) { batch { ... on Batch { children: jobs(first: 10) { nodes { id } } } } } } }`;
+    const c = cost(query);
+    expect(c.requests).toBe(31);
+    expect(c.fields.map((f) => f.path.join('.'))).toEqual(['b.summary.top.batch.children', 'b.summary.top']);
+  });
+
+  it('counts a subscription once, with changedJobs at its bound of 500', () => {
+    const c = cost('subscription { batchProgress(id: "x") { changedJobs { batch { jobs(first: 2) { nodes { id } } } } } }');
+    expect(c.requests).toBe(500);
+    expect(c.points).toBe(5);
+  });
+});
