@@ -2,6 +2,7 @@ import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Mutation, Resolver 
 import type { ApiKeyRecord } from '../src/ports/api-key-store.js';
 import type { Viewer } from '../src/server/request-context.js';
 import type { Context } from './context.js';
+import { ForbiddenError } from '../src/domain/errors.js';
 import { ApiKeyType, CreateApiKeyPayload } from './types/api-key.type.js';
 import { ViewerType } from './types/model.type.js';
 
@@ -18,10 +19,17 @@ function actorOf(viewer: Viewer) {
 @Resolver()
 export class ApiKeyResolver {
   @Mutation((_returns) => CreateApiKeyPayload, {
+    // The key keeps the organization it is created with, whatever the user's becomes later.
     description: 'A new API key acting as you (and your organization). The secret is in this answer only.',
   })
   async createApiKey(@Arg('name', (_type) => String) name: string, @Ctx() ctx: Context): Promise<CreateApiKeyPayload> {
     const { viewer } = ctx;
+    // A stolen key must not mint keys that survive its revocation.
+    if (viewer.credential === 'apiKey') {
+      throw new ForbiddenError(
+        'an API key cannot create API keys: authenticate with a JWT session, or run `omtx keys create` on the server',
+      );
+    }
     const { key, secret } = await ctx.app.apiKeys.create(
       actorOf(viewer),
       { userId: viewer.id, organizationId: viewer.organizationId },

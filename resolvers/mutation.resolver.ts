@@ -46,6 +46,7 @@ export class MutationResolver {
   @Mutation((_returns) => BatchType, { description: "Queues the batch's FAILED children again." })
   async retryFailedJobs(@Arg('batchId', (_type) => ID) batchId: string, @Ctx() ctx: Context) {
     await assertOwnerOf(ctx, 'Batch', batchId);
-    return retryFailedJobs(ctx.app.services, ctx.viewer.id, batchId);
+    const submitter = { owner: ctx.viewer.id, organizationId: ctx.viewer.organizationId };
+    return retryFailedJobs(ctx.app.services, submitter, batchId);
   }
 }

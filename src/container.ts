@@ -25,6 +25,7 @@ import { gpuSecondsEstimator } from './services/quotas.js';
 import type { WebhookStore } from './ports/webhook-store.js';
 import { SqliteWebhookStore } from './adapters/local/sqlite-webhook-store.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import type { BlockedResolution } from './webhooks/url-policy.js';
 import { webhookServerSecret } from './webhooks/server-secret.js';
 import { webhookSigningSecret } from './webhooks/signing.js';
 
@@ -92,6 +93,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
 
   const chemistry = await loadRdkitChemistry();
   warmRdkitWorkers();
+  // The address a webhook host resolved to stays in the log: the user's error does not name it.
+  const logBlockedWebhook = (blocked: BlockedResolution) => logger.warn(blocked, 'webhook host resolves to a blocked address');
   const services: ServiceDeps = {
     jobs,
     queue,
@@ -118,7 +121,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
         boltzMaxResidues: config.boltzMaxResidues,
       }),
     },
-    webhookUrls: { allowPrivate: config.webhooks.allowPrivate },
+    webhookUrls: { allowPrivate: config.webhooks.allowPrivate, onBlocked: logBlockedWebhook },
   };
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
@@ -131,7 +134,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const webhookSecret = webhookServerSecret(config.dataDir, config.webhooks.secret);
   const secretFor = (owner: string) => webhookSigningSecret(webhookSecret, owner);
   const webhookDispatcher = startWebhookDispatcher(
-    { jobs, webhooks, clock, secretFor, settings: config.webhooks },
+    { jobs, webhooks, clock, secretFor, settings: config.webhooks, onBlocked: logBlockedWebhook },
     { intervalMs: config.webhooks.pollIntervalMs },
     (error) => logger.error({ err: error }, 'webhook delivery fault'),
   );

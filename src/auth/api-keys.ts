@@ -18,20 +18,38 @@ export interface CreatedApiKey {
 }
 
 interface CacheEntry {
-  key: ApiKeyRecord;
+  /** The verified key, or null for text that failed verification. */
+  key: ApiKeyRecord | null;
   until: number;
 }
+
+/** How long text that failed verification is refused without scrypt again. @default 60_000 // 60 seconds */
+const FAILURE_TTL_MS = 60_000;
+/** Entries of each cache (verified, failed); the oldest goes first. @default 10_000 */
+const CACHE_ENTRIES = 10_000;
 
 /**
  * API keys: created with the secret shown once, verified with scrypt (then trusted from
  * memory for `cacheSeconds`), revoked for good. Revocation drops the key from this process's
  * cache at once and tells `onRevoked` listeners (the WebSocket server closes its sockets).
  * Creation and revocation write an audit entry (`audit: true`, never the secret).
+ *
+ * scrypt is deliberately slow (~50 ms of a core), so a client must not be able to make us run
+ * it at will: text that failed is remembered for a minute, and concurrent verifications of the
+ * same text share one scrypt. Only a new guess of a known prefix's secret costs one.
  */
 export class ApiKeys {
-  /** Keyed by a SHA-256 of the key text, so the secret itself is not kept in memory. */
-  private readonly cache = new Map<string, CacheEntry>();
+  /** Verified keys and failed texts, keyed by a SHA-256 of the text (the secret itself is not kept). */
+  private readonly verified = new Map<string, CacheEntry>();
+  private readonly failed = new Map<string, CacheEntry>();
+  private readonly inFlight = new Map<string, Promise<ApiKeyRecord | null>>();
+  /**
+   * Ids revoked in this process. A verification that read the record before a revocation
+   * finishes after it: checked before caching and on every cache hit, it cannot outlive it.
+   */
+  private readonly revoked = new Set<string>();
   private readonly listeners = new Set<(keyId: string) => void>();
+  private scryptRuns = 0;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -81,7 +99,8 @@ export class ApiKeys {
     const before = await this.store.get(id);
     const key = await this.store.revoke(userId, id, this.options.clock());
     if (!key) throw new NotFoundError('ApiKey', id);
-    for (const [hash, entry] of this.cache) if (entry.key.id === id) this.cache.delete(hash);
+    this.revoked.add(id);
+    for (const [hash, entry] of this.verified) if (entry.key?.id === id) this.verified.delete(hash);
     if (before?.revokedAt === null) {
       this.audit.info(
         {
@@ -91,6 +110,7 @@ export class ApiKeys {
           keyId: key.id,
           keyPrefix: key.prefix,
           userId: key.userId,
+          organizationId: key.organizationId,
           at: key.revokedAt!.toISOString(),
         },
         'api key revoked',
@@ -104,21 +124,47 @@ export class ApiKeys {
   async verify(text: string): Promise<ApiKeyRecord | null> {
     const digest = createHash('sha256').update(text).digest('hex');
     const now = Date.now();
-    const cached = this.cache.get(digest);
-    if (cached && cached.until > now) return cached.key;
-    this.cache.delete(digest);
+    const failed = lookup(this.failed, digest, now);
+    if (failed) return null;
+    const cached = lookup(this.verified, digest, now);
+    if (cached) return this.live(cached.key);
+    let pending = this.inFlight.get(digest);
+    if (!pending) {
+      pending = this.verifyUncached(text, digest).finally(() => this.inFlight.delete(digest));
+      this.inFlight.set(digest, pending);
+    }
+    // Joined before a revocation and answered after it: still refused.
+    return this.live(await pending);
+  }
+
+  /** How many scrypt verifications this process ran (a cache or a shared verification runs none). */
+  stats(): { scryptRuns: number } {
+    return { scryptRuns: this.scryptRuns };
+  }
+
+  private async verifyUncached(text: string, digest: string): Promise<ApiKeyRecord | null> {
     const parsed = parseApiKey(text);
     if (!parsed) return null;
     const key = await this.store.findByPrefix(parsed.prefix);
-    // An unknown prefix costs no scrypt; a known one always does, matched or not.
+    // An unknown prefix costs no scrypt; a known one does once per text, matched or not.
     if (!key) return null;
+    this.scryptRuns++;
     const matches = await verifyApiKeySecret(parsed.secret, key.secretHash);
-    if (!matches || key.revokedAt !== null) return null;
+    const done = Date.now();
+    if (!matches || key.revokedAt !== null) {
+      remember(this.failed, digest, { key: null, until: done + FAILURE_TTL_MS });
+      return null;
+    }
+    // Revoked while scrypt ran: neither cached nor accepted.
+    if (this.revoked.has(key.id)) return null;
     if (this.options.cacheSeconds > 0) {
-      this.cache.set(digest, { key, until: now + this.options.cacheSeconds * 1000 });
-      if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
+      remember(this.verified, digest, { key, until: done + this.options.cacheSeconds * 1000 });
     }
     return key;
+  }
+
+  private live(key: ApiKeyRecord | null): ApiKeyRecord | null {
+    return key && !this.revoked.has(key.id) ? key : null;
   }
 
   /** Of these key ids, the ones revoked meanwhile (possibly by another process). */
@@ -131,4 +177,19 @@ export class ApiKeys {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** The entry for `digest` while it is fresh; a stale one is dropped. */
+function lookup(cache: Map<string, CacheEntry>, digest: string, now: number): CacheEntry | undefined {
+  const entry = cache.get(digest);
+  if (entry && entry.until > now) return entry;
+  if (entry) cache.delete(digest);
+  return undefined;
+}
+
+/** Adds an entry, dropping the oldest beyond {@link CACHE_ENTRIES} (a Map iterates in insertion order). */
+function remember(cache: Map<string, CacheEntry>, digest: string, entry: CacheEntry): void {
+  cache.delete(digest);
+  cache.set(digest, entry);
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
 }

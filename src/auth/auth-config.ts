@@ -18,7 +18,8 @@ export const authEnv = {
   OMTX_INTROSPECTION: z.stringbool().optional(),
   OMTX_GRAPHIQL: z.stringbool().optional(),
   OMTX_CORS_ORIGINS: z.string().optional(),
-  NODE_ENV: z.string().optional(),
+  // Bearer token Prometheus sends for /metrics; with authentication required and no token, /metrics is off.
+  OMTX_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 };
 
 export interface JwtConfig {
@@ -44,6 +45,11 @@ export interface PostureConfig {
   graphiql: boolean;
   /** Origins allowed to call the api from a browser; `['*']` for any (never with credentials); empty: none. */
   corsOrigins: string[];
+  /**
+   * What /metrics asks for: `open` (no authentication, no token), `token` (`Authorization:
+   * Bearer <OMTX_METRICS_TOKEN>`) or `off` (404: authentication required but no token set).
+   */
+  metrics: { access: 'open' } | { access: 'token'; token: string } | { access: 'off' };
 }
 
 type AuthEnv = z.infer<z.ZodObject<typeof authEnv>>;
@@ -82,6 +88,12 @@ function jwtConfigFrom(c: AuthEnv): JwtConfig | null {
   if ((c.OMTX_JWT_SECRET === undefined) === (c.OMTX_JWT_JWKS_URL === undefined)) {
     problems.push('set exactly one of OMTX_JWT_SECRET (HS256) and OMTX_JWT_JWKS_URL (RS256 and other asymmetric keys)');
   }
+  if (c.OMTX_JWT_JWKS_URL !== undefined && !isSecureJwksUrl(c.OMTX_JWT_JWKS_URL)) {
+    problems.push(
+      `OMTX_JWT_JWKS_URL=${JSON.stringify(c.OMTX_JWT_JWKS_URL)} must be https: (http: only on a loopback host): ` +
+        'whoever can alter the key set can sign any token',
+    );
+  }
   if (c.OMTX_JWT_ISSUER === undefined) problems.push('OMTX_JWT_ISSUER is required with JWTs (the `iss` every token must carry)');
   if (c.OMTX_JWT_AUDIENCE === undefined)
     problems.push('OMTX_JWT_AUDIENCE is required with JWTs (the `aud` every token must carry)');
@@ -97,11 +109,13 @@ function jwtConfigFrom(c: AuthEnv): JwtConfig | null {
 }
 
 /**
- * Introspection and GraphiQL are off in production (`NODE_ENV=production`) and whenever a
- * credential is required, unless turned on explicitly; CORS allows only listed origins.
+ * Introspection and GraphiQL are off in a production configuration — one that requires a
+ * credential, which any address but loopback does — unless turned on explicitly. Not
+ * `NODE_ENV=production`: `./omtx serve` sets it for speed on the embedded default, whose
+ * GraphiQL on loopback is the point. CORS allows only listed origins.
  */
 export function postureConfigFrom(c: AuthEnv, auth: AuthConfig): PostureConfig {
-  const locked = c.NODE_ENV === 'production' || auth.required;
+  const locked = auth.required;
   const origins = (c.OMTX_CORS_ORIGINS ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -114,11 +128,18 @@ export function postureConfigFrom(c: AuthEnv, auth: AuthConfig): PostureConfig {
         (bad.length > 0 ? `; not an origin: ${bad.join(', ')}` : ''),
     );
   }
+  const token = c.OMTX_METRICS_TOKEN;
   return {
     introspection: c.OMTX_INTROSPECTION ?? !locked,
     graphiql: c.OMTX_GRAPHIQL ?? !locked,
     corsOrigins: origins,
+    metrics: token !== undefined ? { access: 'token', token } : auth.required ? { access: 'off' } : { access: 'open' },
   };
+}
+
+function isSecureJwksUrl(text: string): boolean {
+  const url = new URL(text);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
 }
 
 function isOrigin(text: string): boolean {

@@ -179,6 +179,12 @@ export interface Job {
    * an attempt has reported one.
    */
   usage: Usage | null;
+  /**
+   * GPU milliseconds estimated at submit for one run of the job (its share of the batch's
+   * estimate, model loads included); 0 for a CPU model. The GPU quota counts it while the
+   * job is open, so jobs admitted but not yet run count against the month at once.
+   */
+  estimatedGpuMs: number;
   /** The submitter's organization, kept for organization quotas and sharing; null for none. */
   organizationId: string | null;
   /**
@@ -246,7 +252,7 @@ export type NewJob = Pick<
   Job,
   'id' | 'owner' | 'kind' | 'model' | 'name' | 'ligand' | 'protein' | 'parameters' | 'batchId' | 'batchIndex' | 'idempotencyKey'
 > &
-  Partial<Pick<Job, 'organizationId' | 'sharedWithOrganization'>>;
+  Partial<Pick<Job, 'organizationId' | 'sharedWithOrganization' | 'estimatedGpuMs'>>;
 
 /** A job as it is first stored: PENDING, no attempt, no result. */
 export function pendingJob(fields: NewJob, now: Date): Job {
@@ -261,6 +267,7 @@ export function pendingJob(fields: NewJob, now: Date): Job {
     attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
     usage: null,
+    estimatedGpuMs: fields.estimatedGpuMs ?? 0,
     createdAt: now,
     updatedAt: now,
     startedAt: null,

@@ -17,7 +17,10 @@ export interface QuotaLimits {
   predictionsPerDay: number | null;
   /** Ligands in one batch (after `onInvalidLigand: SKIP` left the bad ones out). */
   batchSize: number | null;
-  /** GPU-seconds recorded on jobs submitted since the 1st of the month, 00:00 UTC. */
+  /**
+   * GPU-seconds of jobs submitted since the 1st of the month, 00:00 UTC: recorded for a
+   * finished job, the recorded or the estimated (whichever is more) for an open one.
+   */
   gpuSecondsPerMonth: number | null;
 }
 
@@ -42,17 +45,24 @@ export interface QuotaWindows {
 export interface QuotaUsage {
   openJobs: number;
   jobsToday: number;
-  /** Whole milliseconds of GPU time, as `Usage.gpuMs`. */
+  /**
+   * Whole milliseconds of GPU time (as `Usage.gpuMs`) of this month's jobs: recorded for a
+   * finished job; for an open one (PENDING, QUEUED, RUNNING) its estimate, or what it has
+   * recorded when that is more, so a job admitted but not yet run counts at once.
+   */
   gpuMsThisMonth: number;
 }
 
-/** What a submission would add. */
+/** What a submission (or a retry) would add. */
 export interface QuotaDemand {
+  /** Jobs it opens: places it needs under `concurrentJobs`. */
   jobs: number;
-  /** The batch's size; null for a single prediction. */
+  /** Jobs it submits, counted by `predictionsPerDay`: a retry opens jobs but submits none. */
+  newJobs: number;
+  /** The batch's size; null for a single prediction or a retry. */
   batchSize: number | null;
-  /** `estimateBatchCost`'s GPU-seconds for it (0 for a CPU model). */
-  estimatedGpuSeconds: number;
+  /** Whole milliseconds of GPU time it is estimated to use (`estimateBatchCost`; 0 for a CPU model). */
+  estimatedGpuMs: number;
 }
 
 /**
@@ -60,10 +70,27 @@ export interface QuotaDemand {
  * each subject's usage in the same transaction as its write and calls `admit`, which throws
  * `QuotaExceededError` to refuse (then nothing is written).
  */
-export interface Admission {
+export interface Admission extends RetryAdmission {
+  demand: QuotaDemand;
+}
+
+/**
+ * The quota pass of `retryFailed`: the store knows the demand only inside its transaction
+ * (the children FAILED then, and their stored GPU estimates), so it builds it there.
+ */
+export interface RetryAdmission {
   windows: QuotaWindows;
   subjects: { subject: QuotaSubject; limits: QuotaLimits }[];
-  demand: QuotaDemand;
+}
+
+/**
+ * Splits `totalMs` over `jobs` jobs in whole milliseconds that add up to it exactly (the
+ * first `totalMs % jobs` get one more): each job's share of a batch's estimate.
+ */
+export function spreadMs(totalMs: number, jobs: number): number[] {
+  const each = Math.floor(totalMs / jobs);
+  const extra = totalMs - each * jobs;
+  return Array.from({ length: jobs }, (_, i) => each + (i < extra ? 1 : 0));
 }
 
 /** The UTC day and month that hold `now`, and when they end. */
@@ -85,15 +112,8 @@ export function quotaWindows(now: Date): QuotaWindows & { dayEnd: Date; monthEnd
  */
 export function admit(subject: QuotaSubject, limits: QuotaLimits, usage: QuotaUsage, demand: QuotaDemand): void {
   const whose = subject.kind === 'user' ? 'you' : `organization ${subject.id}`;
-  const name = (quota: QuotaName) => (subject.kind === 'user' ? quota : `organization.${quota}`);
-  if (demand.batchSize !== null && limits.batchSize !== null && demand.batchSize > limits.batchSize) {
-    throw new QuotaExceededError(
-      `a batch may hold at most ${limits.batchSize} ligands; this one holds ${demand.batchSize}`,
-      name('batchSize'),
-      limits.batchSize,
-      demand.batchSize,
-    );
-  }
+  const name = (quota: QuotaName) => quotaName(subject, quota);
+  if (demand.batchSize !== null) admitBatchSize(subject, limits, demand.batchSize);
   if (limits.concurrentJobs !== null && usage.openJobs + demand.jobs > limits.concurrentJobs) {
     throw new QuotaExceededError(
       `${whose} may have ${limits.concurrentJobs} jobs not yet finished; ${usage.openJobs} are, and this submission adds ${demand.jobs}`,
@@ -102,26 +122,49 @@ export function admit(subject: QuotaSubject, limits: QuotaLimits, usage: QuotaUs
       usage.openJobs,
     );
   }
-  if (limits.predictionsPerDay !== null && usage.jobsToday + demand.jobs > limits.predictionsPerDay) {
+  // A retry submits nothing: it passes even a day already over its limit (an operator lowered it).
+  const daily = limits.predictionsPerDay;
+  if (daily !== null && demand.newJobs > 0 && usage.jobsToday + demand.newJobs > daily) {
     throw new QuotaExceededError(
-      `${whose} may submit ${limits.predictionsPerDay} predictions a day (UTC); ${usage.jobsToday} were today, and this submission adds ${demand.jobs}`,
+      `${whose} may submit ${daily} predictions a day (UTC); ${usage.jobsToday} were today, and this submission adds ${demand.newJobs}`,
       name('predictionsPerDay'),
-      limits.predictionsPerDay,
+      daily,
       usage.jobsToday,
     );
   }
   const gpuLimit = limits.gpuSecondsPerMonth;
-  if (gpuLimit !== null && demand.estimatedGpuSeconds > 0) {
-    const used = usage.gpuMsThisMonth / 1000;
-    if (used + demand.estimatedGpuSeconds > gpuLimit) {
+  // In whole milliseconds, so the comparison is exact: the limit may be a fraction of a second.
+  if (gpuLimit !== null && demand.estimatedGpuMs > 0) {
+    if (usage.gpuMsThisMonth + demand.estimatedGpuMs > Math.round(gpuLimit * 1000)) {
+      const used = usage.gpuMsThisMonth / 1000;
       throw new QuotaExceededError(
-        `${whose} may use ${gpuLimit} GPU-seconds a month; ${round(used)} are used and this submission is estimated at ${round(demand.estimatedGpuSeconds)}`,
+        `${whose} may use ${gpuLimit} GPU-seconds a month; ${round(used)} are used or reserved by jobs not yet finished, and this submission is estimated at ${round(demand.estimatedGpuMs / 1000)}`,
         name('gpuSecondsPerMonth'),
         gpuLimit,
         used,
       );
     }
   }
+}
+
+/**
+ * Throws `QuotaExceededError` when a batch of `size` ligands is over `limits.batchSize`. The
+ * submission calls it first with the ligands as given, before any is parsed, so an oversized
+ * batch costs nothing; `admit` calls it again with the ligands left after `SKIP`.
+ */
+export function admitBatchSize(subject: QuotaSubject, limits: QuotaLimits, size: number): void {
+  if (limits.batchSize !== null && size > limits.batchSize) {
+    throw new QuotaExceededError(
+      `a batch may hold at most ${limits.batchSize} ligands; this one holds ${size}`,
+      quotaName(subject, 'batchSize'),
+      limits.batchSize,
+      size,
+    );
+  }
+}
+
+function quotaName(subject: QuotaSubject, quota: QuotaName): string {
+  return subject.kind === 'user' ? quota : `organization.${quota}`;
 }
 
 function round(n: number): number {

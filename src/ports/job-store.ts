@@ -1,6 +1,6 @@
 import type { Batch, Job, JobError, JobStatus, ModelName, Result, Usage } from '../domain/job.js';
 import type { Page, PageRequest } from './page.js';
-import type { Admission, QuotaSubject, QuotaUsage, QuotaWindows } from '../domain/quota.js';
+import type { Admission, QuotaSubject, QuotaUsage, QuotaWindows, RetryAdmission } from '../domain/quota.js';
 
 export interface JobFilter {
   /** Without `kind` or `batchId` the list holds the owner's INDIVIDUAL jobs only. */
@@ -63,8 +63,10 @@ export interface JobStore {
   createBatch(batch: Batch, children: Job[], admission?: Admission): Promise<{ batch: Batch; created: boolean }>;
   /**
    * A user's or an organization's usage, counted exactly from the records: jobs not yet
-   * finished, jobs created since `dayStart`, and GPU milliseconds recorded on jobs created
-   * since `monthStart`. Cheap: index-only counts over the rows that matter.
+   * finished, jobs created since `dayStart`, and GPU milliseconds of jobs created since
+   * `monthStart` (recorded for a finished job; for an open one, its `estimatedGpuMs` on top of
+   * what it recorded before its last retry, or what it recorded when that is more). Cheap:
+   * index-only counts over the rows that matter.
    */
   quotaUsage(subject: QuotaSubject, windows: QuotaWindows): Promise<QuotaUsage>;
   /** PENDING → QUEUED once their tasks are enqueued; other statuses are left alone. */
@@ -100,8 +102,13 @@ export interface JobStore {
   cancelJob(owner: string, jobId: string, now: Date): Promise<Job>;
   /** Marks the batch cancelled and cancels every child not yet finished. */
   cancelBatch(owner: string, batchId: string, now: Date): Promise<Batch>;
-  /** FAILED children go back to QUEUED with their error cleared; returns them. */
-  retryFailed(owner: string, batchId: string, now: Date): Promise<{ batch: Batch; jobs: Job[] }>;
+  /**
+   * FAILED children go back to QUEUED with their error cleared; returns them. With an
+   * `admission`, the retry is admitted in the same transaction as a demand of the failed
+   * children (places under `concurrentJobs`, none under `predictionsPerDay`) and the sum of
+   * their `estimatedGpuMs`; a QuotaExceededError writes nothing.
+   */
+  retryFailed(owner: string, batchId: string, now: Date, admission?: RetryAdmission): Promise<{ batch: Batch; jobs: Job[] }>;
 
   getJobs(ids: readonly string[]): Promise<(Job | null)[]>;
   getBatches(ids: readonly string[]): Promise<(Batch | null)[]>;

@@ -7,7 +7,7 @@ import type { Context } from '../../resolvers/context.js';
 import { createLoaders } from '../../resolvers/context.js';
 import { formatError } from '../../resolvers/errors.js';
 import { authenticate, type Viewer } from './request-context.js';
-import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
+import { UnauthenticatedError } from '../domain/errors.js';
 import { limitRules } from './validation-rules.js';
 import { BodyTooLargeError, readBody } from './read-body.js';
 import type { Metrics } from './metrics.js';
@@ -51,12 +51,11 @@ export async function createGraphqlHttpHandler(app: App, schema: GraphQLSchema, 
       try {
         ({ viewer } = await authenticate(app, req.headers.authorization));
       } catch (error) {
-        // A bad credential is the client's: 401 (403 when valid but not allowed), never 5xx.
+        // A bad credential is the client's: 401, never 5xx (authenticate refuses nothing else).
         if (error instanceof UnauthenticatedError) {
           res.setHeader('www-authenticate', 'Bearer realm="omtx"');
           return sendError(res, 401, 'UNAUTHENTICATED', error.message);
         }
-        if (error instanceof ForbiddenError) return sendError(res, 403, 'FORBIDDEN', error.message);
         throw error;
       }
       let body: unknown;
@@ -127,7 +126,7 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
         async willSendResponse({ operationName, operation, errors }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.observeOperation(
-            operationName ?? 'anonymous',
+            operationName ?? null,
             operation?.operation ?? 'unknown',
             errors?.length ? 'error' : 'ok',
             seconds,

@@ -2,12 +2,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { CloseCode } from 'graphql-ws';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, type GraphQLSchema } from 'graphql';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { App } from '../container.js';
 import { createLoaders, type Context } from '../../resolvers/context.js';
 import { formatError } from '../../resolvers/errors.js';
-import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
+import { UnauthenticatedError } from '../domain/errors.js';
 import { authenticate, type Authentication } from './request-context.js';
+import { refusalOf, type RequestOriginPolicy } from '../auth/request-origin.js';
 import { allRules } from './validation-rules.js';
 import { createWsLimits } from './limits/ws-limits.js';
 
@@ -17,7 +18,10 @@ export interface GraphqlWsServer {
   clients(): number;
 }
 
-/** Longest timer Node keeps (about 24.8 days); a JWT living longer gets no expiry timer. */
+/**
+ * Longest delay Node's timers take (about 24.8 days): a longer one fires at once, so a later
+ * expiry is reached in steps of at most this.
+ */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
@@ -26,13 +30,32 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * The socket authenticates once, in `connection_init`: `connectionParams.authorization`
  * (`'Bearer …'`, as over HTTP), else the upgrade request's `Authorization` header. A missing
- * or bad credential closes it with 4401 Unauthorized, a forbidden one with 4403. The
+ * or bad credential closes it with 4401 Unauthorized (there is no 4403: a credential that
+ * verifies may open a socket). Before that, the upgrade itself is refused with 403 when its
+ * `Origin` is a foreign page's (cross-site WebSocket hijacking), or, without authentication,
+ * when its `Host` is not a loopback name (DNS rebinding): see `auth/request-origin.ts`. The
  * credential is watched for as long as the socket lives: revoking its API key (here, or in
  * another process: swept every `OMTX_API_KEY_CACHE_SECONDS`) and the expiry of its JWT close
  * it with 4401 as well, since from then on the client is no longer authenticated.
  */
-export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema, path: string): GraphqlWsServer {
-  const wss = new WebSocketServer({ server, path, maxPayload: app.config.maxBodyBytes });
+export function attachGraphqlWs(
+  server: Server,
+  app: App,
+  schema: GraphQLSchema,
+  path: string,
+  originPolicy: RequestOriginPolicy,
+): GraphqlWsServer {
+  const wss = new WebSocketServer({
+    server,
+    path,
+    maxPayload: app.config.maxBodyBytes,
+    verifyClient: ({ req }: { req: IncomingMessage }, accept: (ok: boolean, code?: number, message?: string) => void) => {
+      const refusal = refusalOf(req, originPolicy, true);
+      if (refusal === null) return accept(true);
+      app.logger.warn({ origin: req.headers.origin, host: req.headers.host }, `WebSocket upgrade refused: ${refusal}`);
+      accept(false, 403, refusal);
+    },
+  });
   const rules = app.config.posture.introspection
     ? allRules(app.config)
     : [...allRules(app.config), NoSchemaIntrospectionCustomRule];
@@ -48,6 +71,15 @@ export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema,
     socket.close(CloseCode.Unauthorized, `Unauthorized: ${why}`.slice(0, 120));
   const closeKeySockets = (keyId: string) => {
     for (const socket of socketsByKey.get(keyId) ?? []) unauthorized(socket, 'API key revoked');
+  };
+  // Closes the socket at `expiresAtMs`; beyond MAX_TIMER_MS, re-arms in steps.
+  const armExpiry = (socket: WebSocket, expiresAtMs: number) => {
+    const ms = expiresAtMs - Date.now();
+    const timer =
+      ms > MAX_TIMER_MS
+        ? setTimeout(() => armExpiry(socket, expiresAtMs), MAX_TIMER_MS)
+        : setTimeout(() => unauthorized(socket, 'token expired'), Math.max(0, ms));
+    expiryTimers.set(socket, timer);
   };
   const forget = (socket: WebSocket) => {
     const auth = sessions.get(socket);
@@ -91,8 +123,6 @@ export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema,
             unauthorized(socket, error.message);
             return false;
           }
-          // graphql-ws closes with 4403 Forbidden when onConnect answers false.
-          if (error instanceof ForbiddenError) return false;
           throw error;
         }
         sessions.set(socket, auth);
@@ -102,14 +132,7 @@ export function attachGraphqlWs(server: Server, app: App, schema: GraphQLSchema,
           if (!set) socketsByKey.set(keyId, (set = new Set()));
           set.add(socket);
         }
-        if (auth.expiresAt) {
-          const ms = auth.expiresAt.getTime() - Date.now();
-          if (ms <= MAX_TIMER_MS)
-            expiryTimers.set(
-              socket,
-              setTimeout(() => unauthorized(socket, 'token expired'), Math.max(0, ms)),
-            );
-        }
+        if (auth.expiresAt) armExpiry(socket, auth.expiresAt.getTime());
         socket.once('close', () => forget(socket));
         return true;
       },

@@ -7,12 +7,13 @@ import type { App } from '../container.js';
 import { buildApiSchema } from '../../resolvers/schema.js';
 import { createGraphqlHttpHandler } from './graphql-http.js';
 import { attachGraphqlWs } from './graphql-ws.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, serveMetrics } from './metrics.js';
 import { serveGraphiql } from './graphiql/graphiql-page.js';
 import { serveArtifact } from './artifact-route.js';
 import { repoRoot } from '../repo-root.js';
 import { assertSafeListen } from '../auth/auth-config.js';
 import { handleCors } from './cors.js';
+import { refusalOf, type RequestOriginPolicy } from '../auth/request-origin.js';
 
 export interface RunningServer {
   server: Server;
@@ -36,6 +37,11 @@ export async function startServer(app: App): Promise<RunningServer> {
   const schema = await buildApiSchema();
   const metrics = createMetrics(app);
   const graphql = await createGraphqlHttpHandler(app, schema, metrics);
+  const originPolicy: RequestOriginPolicy = {
+    authRequired: app.config.auth.required,
+    listenHost: app.config.host,
+    corsOrigins: app.config.posture.corsOrigins,
+  };
   let draining = false;
 
   const server = createServer((req, res) => {
@@ -56,16 +62,17 @@ export async function startServer(app: App): Promise<RunningServer> {
       }
     };
     if (draining) res.setHeader('connection', 'close');
+    // Before any route: without authentication, only loopback names (DNS rebinding).
+    const refusal = refusalOf(req, originPolicy, false);
+    if (refusal !== null) {
+      res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
+      return void res.end(JSON.stringify({ errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] }));
+    }
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (path === '/readyz') {
       return void res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ready\n');
     }
-    if (path === '/metrics') {
-      return void metrics.registry
-        .metrics()
-        .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
-        .catch(done);
-    }
+    if (path === '/metrics') return void serveMetrics(req, res, metrics, app.config).catch(done);
     const corsPath = path.startsWith('/artifacts/') || path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
     if (corsPath && handleCors(req, res, app.config.posture.corsOrigins)) return;
     if (path.startsWith('/artifacts/')) return void serveArtifact(req, res, app.fsBlobs).catch(done);
@@ -80,7 +87,7 @@ export async function startServer(app: App): Promise<RunningServer> {
   server.requestTimeout = 300_000;
   server.keepAliveTimeout = 65_000;
 
-  const ws = attachGraphqlWs(server, app, schema, GRAPHQL_PATH);
+  const ws = attachGraphqlWs(server, app, schema, GRAPHQL_PATH, originPolicy);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(app.config.port, app.config.host, () => resolve());

@@ -1,10 +1,38 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { App } from '../container.js';
+import type { PostureConfig } from '../auth/auth-config.js';
 
 /** Prometheus metrics of one api process, served at /metrics. */
 export interface Metrics {
   registry: Registry;
-  observeOperation(operation: string, type: string, outcome: 'ok' | 'error', seconds: number): void;
+  /** `operation` is the client's operationName: see {@link OperationLabels} for what becomes a label. */
+  observeOperation(operation: string | null, type: string, outcome: 'ok' | 'error', seconds: number): void;
+}
+
+/** Distinct operation names kept as labels; later ones count as `other`. @default 200 */
+export const MAX_OPERATION_LABELS = 200;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The operation name is chosen by the client, so each new one would be a new time series:
+ * only GraphQL names of at most 64 characters, and only the first {@link MAX_OPERATION_LABELS}
+ * distinct ones seen, are kept; the rest are `other` (no name at all is `anonymous`).
+ */
+export class OperationLabels {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly max = MAX_OPERATION_LABELS) {}
+
+  of(name: string | null): string {
+    if (name === null) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'other';
+    if (this.seen.has(name)) return name;
+    if (this.seen.size >= this.max) return 'other';
+    this.seen.add(name);
+    return name;
+  }
 }
 
 export function createMetrics(app: App): Metrics {
@@ -49,11 +77,45 @@ export function createMetrics(app: App): Metrics {
       this.set(app.hub.stats().subscribers);
     },
   });
+  const labels = new OperationLabels();
   return {
     registry,
-    observeOperation(operation, type, outcome, seconds) {
+    observeOperation(name, type, outcome, seconds) {
+      const operation = labels.of(name);
       requests.inc({ operation, type, outcome });
       latency.observe({ operation, type }, seconds);
     },
   };
+}
+
+/**
+ * GET /metrics, as `posture.metrics` says: open, behind `Authorization: Bearer <token>` (401
+ * without it), or off (404).
+ */
+export async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  config: { posture: Pick<PostureConfig, 'metrics'> },
+): Promise<void> {
+  const access = config.posture.metrics;
+  if (access.access === 'off') {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are off: set OMTX_METRICS_TOKEN to serve them\n');
+    return;
+  }
+  if (access.access === 'token' && !bearerMatches(req.headers.authorization, access.token)) {
+    res
+      .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="omtx-metrics"' })
+      .end('metrics need Authorization: Bearer <OMTX_METRICS_TOKEN>\n');
+    return;
+  }
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+}
+
+/** Constant time: both sides are hashed to the same length first. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(\S+)$/i.exec(header?.trim() ?? '')?.[1] ?? '';
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(token));
 }

@@ -1,9 +1,12 @@
 import type { ModelName, Parameters } from '../domain/job.js';
 import {
   QUOTA_NAMES,
+  admitBatchSize,
   hasAnyLimit,
   quotaWindows,
+  spreadMs,
   type Admission,
+  type RetryAdmission,
   type QuotaLimits,
   type QuotaName,
   type QuotaSubject,
@@ -38,33 +41,65 @@ export interface Submitter {
 }
 
 /**
- * The quota pass of a submission of `jobs` jobs (a batch: its size), for the store to run in
- * its write transaction; undefined when no limit applies, so an unlimited deployment counts
- * nothing. The GPU estimate is only computed when a GPU limit applies.
+ * Each job's estimated GPU time in whole milliseconds, stored on the job at submit so the
+ * month's GPU count includes it until the job ends: `estimateBatchCost`'s GPU-seconds for the
+ * whole submission (every ligand and each shard's model load), rounded up and shared out so
+ * the shares add up to it. VINA uses no GPU: all 0.
  */
-export function admissionFor(
+export function gpuEstimatesMs(
   policy: QuotaPolicy,
-  submitter: Submitter,
-  now: Date,
-  submission: { model: ModelName; jobs: number; batch: boolean; parameters: Parameters; proteinLength: number | null },
-): Admission | undefined {
-  const subjects: Admission['subjects'] = [];
+  submission: { model: ModelName; jobs: number; parameters: Parameters; proteinLength: number | null },
+): number[] {
+  if (submission.model === 'VINA') return new Array<number>(submission.jobs).fill(0);
+  const seconds = policy.estimateGpuSeconds(submission.model, submission.jobs, submission.parameters, submission.proteinLength);
+  return spreadMs(Math.ceil(seconds * 1000), submission.jobs);
+}
+
+/**
+ * The subjects whose limits apply to `submitter`: the user, and their organization when they
+ * belong to one; undefined when no limit applies, so an unlimited deployment counts nothing.
+ */
+export function retryAdmissionFor(policy: QuotaPolicy, submitter: Submitter, now: Date): RetryAdmission | undefined {
+  const subjects: RetryAdmission['subjects'] = [];
   if (hasAnyLimit(policy.limits.user))
     subjects.push({ subject: { kind: 'user', id: submitter.owner }, limits: policy.limits.user });
   if (submitter.organizationId !== null && hasAnyLimit(policy.limits.organization)) {
     subjects.push({ subject: { kind: 'organization', id: submitter.organizationId }, limits: policy.limits.organization });
   }
-  if (subjects.length === 0) return undefined;
-  const gpuLimited = subjects.some((s) => s.limits.gpuSecondsPerMonth !== null);
+  return subjects.length === 0 ? undefined : { windows: quotaWindows(now), subjects };
+}
+
+/**
+ * Refuses a batch of `ligands` over a `batchSize` quota of the submitter (QuotaExceededError)
+ * before anything is parsed or written. The store checks it again after `SKIP`.
+ */
+export function checkBatchSize(policy: QuotaPolicy, submitter: Submitter, ligands: number): void {
+  admitBatchSize({ kind: 'user', id: submitter.owner }, policy.limits.user, ligands);
+  if (submitter.organizationId !== null) {
+    admitBatchSize({ kind: 'organization', id: submitter.organizationId }, policy.limits.organization, ligands);
+  }
+}
+
+/**
+ * The quota pass of a submission of `jobs` jobs (a batch: its size) estimated at
+ * `estimatedGpuMs` in all, for the store to run in its write transaction; undefined when no
+ * limit applies.
+ */
+export function admissionFor(
+  policy: QuotaPolicy,
+  submitter: Submitter,
+  now: Date,
+  submission: { jobs: number; batch: boolean; estimatedGpuMs: number },
+): Admission | undefined {
+  const pass = retryAdmissionFor(policy, submitter, now);
+  if (!pass) return undefined;
   return {
-    windows: quotaWindows(now),
-    subjects,
+    ...pass,
     demand: {
       jobs: submission.jobs,
+      newJobs: submission.jobs,
       batchSize: submission.batch ? submission.jobs : null,
-      estimatedGpuSeconds: gpuLimited
-        ? policy.estimateGpuSeconds(submission.model, submission.jobs, submission.parameters, submission.proteinLength)
-        : 0,
+      estimatedGpuMs: submission.estimatedGpuMs,
     },
   };
 }

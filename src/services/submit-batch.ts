@@ -6,7 +6,7 @@ import { validateBatch } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
 import { NOT_SHARED, type Sharing } from '../domain/sharing.js';
-import { admissionFor } from './quotas.js';
+import { admissionFor, checkBatchSize, gpuEstimatesMs } from './quotas.js';
 import { checkWebhookUrl } from '../webhooks/url-policy.js';
 
 export interface SkippedLigand {
@@ -37,6 +37,9 @@ export async function submitBatch(
   draft: BatchDraft,
   sharing: Sharing = NOT_SHARED,
 ): Promise<SubmittedBatch> {
+  const submitter = { owner, organizationId: sharing.organizationId };
+  // Before RDKit parses a single ligand: a batch over the quota is refused at no cost.
+  checkBatchSize(deps.quotas, submitter, draft.ligands.length);
   // The webhook's host resolves while the ligands are parsed.
   const [chemistry, webhook] = await Promise.all([
     deps.chemistryForBatch(draft.ligands.map((l) => l.smiles)),
@@ -58,7 +61,13 @@ export async function submitBatch(
   const now = deps.clock();
   const batchId = deps.newId();
   const { value } = checked;
-  const children: Job[] = value.ligands.map(({ index, ligand }) =>
+  const estimates = gpuEstimatesMs(deps.quotas, {
+    model: draft.model,
+    jobs: value.ligands.length,
+    parameters: value.parameters,
+    proteinLength: value.protein.sequence?.length ?? null,
+  });
+  const children: Job[] = value.ligands.map(({ index, ligand }, i) =>
     pendingJob(
       {
         id: deps.newId(),
@@ -73,6 +82,7 @@ export async function submitBatch(
         batchId,
         batchIndex: index,
         idempotencyKey: null,
+        estimatedGpuMs: estimates[i]!,
       },
       now,
     ),
@@ -95,12 +105,10 @@ export async function submitBatch(
       now,
     ),
     children,
-    admissionFor(deps.quotas, { owner, organizationId: sharing.organizationId }, now, {
-      model: draft.model,
+    admissionFor(deps.quotas, submitter, now, {
       jobs: children.length,
       batch: true,
-      parameters: value.parameters,
-      proteinLength: value.protein.sequence?.length ?? null,
+      estimatedGpuMs: estimates.reduce((sum, ms) => sum + ms, 0),
     }),
   );
   if (!created) return { batch, skipped: [], created };

@@ -5,7 +5,7 @@ import { validatePrediction } from '../domain/validation/index.js';
 import type { ServiceDeps } from './deps.js';
 import { dispatchJobs } from './dispatch.js';
 import { NOT_SHARED, type Sharing } from '../domain/sharing.js';
-import { admissionFor } from './quotas.js';
+import { admissionFor, gpuEstimatesMs } from './quotas.js';
 
 /**
  * Validates a single prediction, stores it and queues it. A rejected submission writes
@@ -21,6 +21,12 @@ export async function submitPrediction(
   const checked = validatePrediction(deps.chemistry, draft, deps.rules);
   if (!checked.value) throw new InvalidInputError(checked.invalid);
   const now = deps.clock();
+  const [estimatedGpuMs] = gpuEstimatesMs(deps.quotas, {
+    model: draft.model,
+    jobs: 1,
+    parameters: checked.value.parameters,
+    proteinLength: checked.value.protein.sequence?.length ?? null,
+  });
   const { job, created } = await deps.jobs.createJob(
     pendingJob(
       {
@@ -36,15 +42,14 @@ export async function submitPrediction(
         batchId: null,
         batchIndex: null,
         idempotencyKey: draft.idempotencyKey ?? null,
+        estimatedGpuMs,
       },
       now,
     ),
     admissionFor(deps.quotas, { owner, organizationId: sharing.organizationId }, now, {
-      model: draft.model,
       jobs: 1,
       batch: false,
-      parameters: checked.value.parameters,
-      proteinLength: checked.value.protein.sequence?.length ?? null,
+      estimatedGpuMs: estimatedGpuMs!,
     }),
   );
   if (!created) return job;

@@ -3,6 +3,7 @@ import type { WebhookDelivery, WebhookNext, WebhookStore } from '../ports/webhoo
 import { webhookBody } from './payload.js';
 import { postWebhook, type PostWebhook } from './sender.js';
 import { SIGNATURE_HEADER, signWebhook } from './signing.js';
+import type { BlockedResolution } from './url-policy.js';
 
 export interface WebhookSettings {
   /** POSTs per delivery before it is given up. @default 10 */
@@ -24,6 +25,8 @@ export interface WebhookDeps {
   secretFor: (owner: string) => string;
   settings: WebhookSettings;
   post?: PostWebhook;
+  /** Told the private address a receiver's name resolved to at connect time (for the operator's log). */
+  onBlocked?: (blocked: BlockedResolution) => void;
 }
 
 /** Deliveries one sweep takes at once. @default 20 */
@@ -74,7 +77,11 @@ async function deliverOne(deps: WebhookDeps, delivery: WebhookDelivery): Promise
         'X-OMTX-Delivery': delivery.id,
         'X-OMTX-Attempt': String(delivery.attempt),
       },
-      { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
+      {
+        timeoutMs: settings.timeoutMs,
+        allowPrivate: settings.allowPrivate,
+        onBlocked: deps.onBlocked,
+      },
     );
     ({ status, error, durationMs } = outcome);
   }

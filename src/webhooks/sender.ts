@@ -1,7 +1,7 @@
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { isBlockedAddress } from './url-policy.js';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { isBlockedAddress, resolveAll, resolvesPrivately, type BlockedResolution, type ResolveAll } from './url-policy.js';
 
 /** How a POST ended: the receiver's status, or why none came. */
 export interface PostOutcome {
@@ -14,7 +14,14 @@ export type PostWebhook = (
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: { timeoutMs: number; allowPrivate: boolean },
+  options: {
+    timeoutMs: number;
+    allowPrivate: boolean;
+    /** @default resolveAll // c-ares, A and AAAA */
+    resolve?: ResolveAll;
+    /** Told the private address a name resolved to at connect time; the outcome's error does not name it. */
+    onBlocked?: (blocked: BlockedResolution) => void;
+  },
 ) => Promise<PostOutcome>;
 
 /** Read of a receiver's answer, at most; the rest is dropped. @default 65_536 // 64 KiB */
@@ -23,11 +30,11 @@ const MAX_RESPONSE_BYTES = 65_536;
 /**
  * POSTs one webhook with node:http(s): no redirects followed (a 3xx is a failed attempt), a
  * deadline for the whole exchange, and, unless private addresses are allowed, a DNS lookup
- * that refuses private, loopback and link-local answers at connect time, so a name that
- * resolved to a public address at submit cannot be re-pointed inside the network later
- * (DNS rebinding).
+ * (c-ares, as at submit) that refuses private, loopback and link-local answers at connect
+ * time, so a name that resolved to a public address at submit cannot be re-pointed inside the
+ * network later (DNS rebinding). The socket connects only to an address this lookup checked.
  */
-export const postWebhook: PostWebhook = (url, body, headers, { timeoutMs, allowPrivate }) => {
+export const postWebhook: PostWebhook = (url, body, headers, { timeoutMs, allowPrivate, resolve, onBlocked }) => {
   const started = performance.now();
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -35,7 +42,7 @@ export const postWebhook: PostWebhook = (url, body, headers, { timeoutMs, allowP
     method: 'POST',
     headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     timeout: timeoutMs,
-    ...(!allowPrivate && { lookup: publicOnlyLookup }),
+    ...(!allowPrivate && { lookup: publicOnlyLookup(resolve ?? resolveAll, onBlocked) }),
   };
   return new Promise<PostOutcome>((resolve) => {
     let settled = false;
@@ -64,22 +71,37 @@ export const postWebhook: PostWebhook = (url, body, headers, { timeoutMs, allowP
   });
 };
 
-/** dns.lookup that fails for any blocked address among the answers. */
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net.connect that resolves with `resolve` and fails (EBLOCKED) when any answer
+ * is a blocked address; it honours the `family` and `all` net asks for.
+ */
 function publicOnlyLookup(
-  hostname: string,
-  options: LookupOptions,
-  callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-): void {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const blocked = addresses.find((a) => isBlockedAddress(a.address));
-    if (blocked) {
-      const refused: NodeJS.ErrnoException = new Error(`${hostname} resolves to a blocked address (${blocked.address})`);
-      refused.code = 'EBLOCKED';
-      return callback(refused, []);
-    }
-    if (options.all) return callback(null, addresses);
-    const first = addresses[0]!;
-    callback(null, first.address, first.family);
-  });
+  resolve: ResolveAll,
+  onBlocked: ((blocked: BlockedResolution) => void) | undefined,
+): (hostname: string, options: LookupOptions, callback: LookupCallback) => void {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (answers) => {
+        const blocked = answers.find((a) => isBlockedAddress(a.address));
+        if (blocked) {
+          onBlocked?.({ host: hostname, address: blocked.address, when: 'connect' });
+          const refused: NodeJS.ErrnoException = new Error(resolvesPrivately(hostname));
+          refused.code = 'EBLOCKED';
+          return callback(refused, []);
+        }
+        const family = options.family === 4 || options.family === 6 ? options.family : 0;
+        const addresses = answers.filter((a) => family === 0 || a.family === family);
+        if (addresses.length === 0) {
+          const none: NodeJS.ErrnoException = new Error(`${hostname} has no IPv${family} address`);
+          none.code = 'ENOTFOUND';
+          return callback(none, []);
+        }
+        if (options.all) return callback(null, addresses);
+        callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, []),
+    );
+  };
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -136,5 +138,100 @@ describe('a burst of 1,000 bad requests', () => {
       body: '{"query":"{ __typename }"}',
     });
     expect(after.status).toBeLessThan(500);
+  });
+});
+
+describe('a burst of bad credentials with authentication required', () => {
+  const SECRET = 'a-burst-test-hs256-secret-of-at-least-32-characters';
+  const ISSUER = 'https://auth.example.org/';
+  const AUDIENCE = 'omtx-hub';
+  let server: TestServer;
+  let goodKey: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      OMTX_AUTH_REQUIRED: 'true',
+      OMTX_JWT_SECRET: SECRET,
+      OMTX_JWT_ISSUER: ISSUER,
+      OMTX_JWT_AUDIENCE: AUDIENCE,
+      OMTX_RATE_READ: '20',
+      OMTX_COST_POINTS_PER_HOUR: '400',
+    });
+    const actor = { id: 'test-setup', credential: 'cli', apiKeyId: null };
+    const created = await server.app.apiKeys.create(actor, { userId: 'alice', organizationId: null }, 'burst key');
+    goodKey = created.secret;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const jwt = async ({ secret = SECRET, issuer = ISSUER, audience = AUDIENCE, expiresAt = '5m' as string | number } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setSubject('alice')
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime(expiresAt)
+      .sign(new TextEncoder().encode(secret));
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  it('answers every one with a 4xx, never a 5xx or INTERNAL, and keeps serving a good key', async () => {
+    const [, prefix] = /^omtx_([0-9a-f]{12})_/.exec(goodKey)!;
+    const send = async (authorization: string): Promise<Answer> => {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ query: '{ viewer { id rateLimit { remaining } } }' }),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const newSecret = () => randomBytes(32).toString('base64url'); // 43 characters, as a key's
+    const kinds: (() => Promise<Answer>)[] = [
+      // API keys: a known prefix with a wrong secret (a new guess each time: scrypt runs),
+      // an unknown prefix, malformed and truncated keys, the good key cut or extended
+      () => send(`Bearer omtx_${prefix}_${newSecret()}`),
+      () => send(`Bearer omtx_${prefix}_${'A'.repeat(43)}`),
+      () => send(`Bearer omtx_${randomBytes(6).toString('hex')}_${newSecret()}`),
+      () => send(`Bearer omtx_${prefix}_short`),
+      () => send(`Bearer ${goodKey.slice(0, -1)}`),
+      () => send(`Bearer ${goodKey}x`),
+      () => send(`Bearer omtx_${'z'.repeat(5_000)}`),
+      // JWTs: another secret, expired, wrong issuer and audience, alg none, garbage, huge
+      async () => send(`Bearer ${await jwt({ secret: 'x'.repeat(40) })}`),
+      async () => send(`Bearer ${await jwt({ expiresAt: Math.floor(Date.now() / 1000) - 60 })}`),
+      async () => send(`Bearer ${await jwt({ issuer: 'https://evil.example/' })}`),
+      async () => send(`Bearer ${await jwt({ audience: 'someone-else' })}`),
+      () => send(`Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: ISSUER, aud: AUDIENCE })}.`),
+      () => send(`Bearer ${b64({ alg: 'RS256' })}.${b64({ sub: 'alice' })}.${'A'.repeat(342)}`),
+      () => send('Bearer a.b.c'),
+      () => send(`Bearer ${'x'.repeat(8_000)}.${'y'.repeat(8_000)}.z`),
+      // schemes and shapes that are no credential at all
+      () => send('Bearer'),
+      () => send('Bearer '),
+      () => send('Basic YWxpY2U6c2VjcmV0'),
+      () => send(goodKey),
+      () => send(''),
+    ];
+
+    const answers: (Answer & { kind: number })[] = [];
+    for (let start = 0; start < 500; start += 25) {
+      const batch = Array.from({ length: 25 }, (_, i) => (start + i) % kinds.length);
+      answers.push(...(await Promise.all(batch.map(async (kind) => ({ ...(await kinds[kind]!()), kind })))));
+    }
+    expect(answers).toHaveLength(500);
+    const failures = answers.filter((a) => a.status >= 500 || codes(a).includes('INTERNAL'));
+    expect(failures.map((a) => `#${a.kind}: ${a.status} ${a.text.slice(0, 200)}`)).toEqual([]);
+    // None got in: every one was refused as the client's mistake.
+    const admitted = answers.filter((a) => a.status < 400);
+    expect(admitted.map((a) => `#${a.kind}: ${a.status} ${a.text.slice(0, 200)}`)).toEqual([]);
+    expect(answers.filter((a) => a.status === 401).length).toBeGreaterThan(0);
+
+    // The good key and a good JWT are still served.
+    const good = await send(`Bearer ${goodKey}`);
+    expect(good.status).toBe(200);
+    expect(codes(good)).toEqual([]);
+    const token = await send(`Bearer ${await jwt()}`);
+    expect(token.status).toBe(200);
   });
 });

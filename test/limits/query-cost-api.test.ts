@@ -107,6 +107,21 @@ describe('query cost over HTTP', () => {
     expect(small.errors).toBeUndefined();
   });
 
+  it('weighs each Batch.export at 10 requests under every batch of the page', async () => {
+    const exports = (n: number) =>
+      `{ batches(first: 100) { nodes { ${Array.from({ length: n }, (_, i) => `e${i}: export(format: CSV) { url }`).join(' ')} } } }`;
+    // 1 + 3 × 100 × 10 requests
+    const three = await post(server, exports(3));
+    expect(three.errors).toBeUndefined();
+    expect(three.extensions?.cost).toMatchObject({ requested: 31 });
+    const six = await post(server, exports(6));
+    expect(six.status).toBe(400);
+    expect(six.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', cost: { requested: 61, requests: 6_001 } });
+    expect((six.errors![0]!.extensions!.invalid as { message: string }[])[0]!.message).toBe(
+      'Batch.export: 100 calls of 10 requests each (10.2 of the points)',
+    );
+  });
+
   it('refuses a document over OMTX_MAX_TOKENS as a syntax error', async () => {
     const query = `{ ${Array.from({ length: 30_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
     const refused = await post(server, query);
@@ -168,7 +183,7 @@ describe('query cost over WebSocket', () => {
     let cancelled = false;
     const run = wsRun(
       client,
-      'subscription ($id: ID!) { batchProgress(id: $id) { progress { total } changedJobs { batch { jobs(first: 10) { nodes { id } } } } } }',
+      'subscription ($id: ID!) { batchProgress(id: $id) { progress { total } changedJobs { id } b: batch { jobs(first: 10) { nodes { id } } } c: batch { jobs(first: 10) { nodes { id } } } } }',
       { id },
       () => {
         if (cancelled) return;
@@ -179,11 +194,12 @@ describe('query cost over WebSocket', () => {
     const { results, error } = await run;
     expect(error).toBeUndefined();
     expect(results.length).toBeGreaterThanOrEqual(2);
-    // changedJobs (at most 500) × one Batch.jobs each: 500 requests, 5 points.
-    expect(results[0]!.extensions?.cost).toMatchObject({ requested: 5 });
+    // Two pages per event, 2 requests: 1 point, paid once (events are bounded instead, see
+    // subscription-limits.test.ts).
+    expect(results[0]!.extensions?.cost).toMatchObject({ requested: 1 });
     expect(results.slice(1).every((r) => r.extensions?.cost === undefined)).toBe(true);
-    // 5 for the subscription, 1 for cancelBatch, 1 for this read; the events were free.
-    expect(await budgetUsed()).toBe(before + 5 + 1 + 1);
+    // 1 for the subscription, 1 for cancelBatch, 1 for this read; the events were free.
+    expect(await budgetUsed()).toBe(before + 1 + 1 + 1);
   });
 
   it('refuses a costly operation and a document over the token limit before it runs', async () => {

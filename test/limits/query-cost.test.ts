@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getOperationAST, parse, type GraphQLSchema } from 'graphql';
 import { buildApiSchema } from '../../resolvers/schema.js';
-import { fragmentsOf, operationCost } from '../../src/server/limits/query-cost.js';
+import { costlyFields, eventCost, fragmentsOf, operationCost } from '../../src/server/limits/query-cost.js';
 
 let schema: GraphQLSchema;
 beforeAll(async () => {
@@ -33,6 +33,7 @@ describe('query cost (GitHub-like: page requests ÷ 100, rounded up, at least 1)
     expect(c.fields[0]).toEqual({
       path: ['batches', 'nodes', 'jobs', 'edges', 'node', 'batch', 'jobs'],
       coordinate: 'Batch.jobs',
+      calls: 5_000,
       requests: 5_000,
       pageSize: 10,
     });
@@ -59,5 +60,40 @@ describe('query cost (GitHub-like: page requests ÷ 100, rounded up, at least 1)
     const c = cost('subscription { batchProgress(id: "x") { changedJobs { batch { jobs(first: 2) { nodes { id } } } } } }');
     expect(c.requests).toBe(500);
     expect(c.points).toBe(5);
+  });
+
+  it('weighs Batch.export at 10 requests a call, multiplied by the pages above it', () => {
+    const c = cost(
+      '{ batches(first: 100) { nodes { a: export(format: CSV) { url } b: export(format: JSON) { url } c: export(format: SDF) { url } } } }',
+    );
+    // 1 (batches) + 3 exports × 100 batches × 10
+    expect(c.requests).toBe(3_001);
+    expect(c.points).toBe(31);
+    expect(c.fields[0]).toEqual({
+      path: ['batches', 'nodes', 'a'],
+      coordinate: 'Batch.export',
+      calls: 100,
+      requests: 1_000,
+      pageSize: null,
+    });
+    expect(costlyFields(c)[0]!.message).toBe('Batch.export: 100 calls of 10 requests each (10.3 of the points)');
+    expect(cost('{ batch(id: "x") { export(format: CSV) { url } } }').requests).toBe(10);
+  });
+
+  it("costs a subscription's event by its selection below the root field", () => {
+    const costly = cost(
+      'subscription { batchProgress(id: "x") { changedJobs { batch { jobs(first: 100) { nodes { id } } } } batch { jobs { nodes { id } } } } }',
+    );
+    const perEvent = eventCost(costly);
+    // 500 changed jobs × one Batch.jobs each, + the batch's own page
+    expect(perEvent).toMatchObject({ requests: 501, points: 6 });
+    expect(perEvent.fields.map((f) => f.path.join('.'))).toEqual([
+      'batchProgress.changedJobs.batch.jobs',
+      'batchProgress.batch.jobs',
+    ]);
+    const common = cost(
+      'subscription { batchProgress(id: "x") { progress { total } changedJobs { id status result { affinity { value } } } } }',
+    );
+    expect(eventCost(common)).toMatchObject({ requests: 0, points: 1 });
   });
 });

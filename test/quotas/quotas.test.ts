@@ -6,14 +6,12 @@ import {
   BatchCountDocument,
   EstimateBatchCostDocument,
   QuotaSubmitPredictionDocument,
+  RetryFailedJobsDocument,
   ViewerQuotasDocument,
   WebhookSubmitBatchDocument,
   type SubmitBatchInput,
   type SubmitPredictionInput,
 } from '../../schema/__generated__/graphql.js';
-
-/** These tests submit more often than the per-minute rate limits allow; those have their own tests. */
-const NO_RATE_LIMITS = { OMTX_RATE_SUBMIT_BATCH: '0', OMTX_RATE_SUBMIT_PREDICTION: '0' };
 
 const vinaPrediction = (): SubmitPredictionInput => ({ model: 'VINA', protein: vinaProtein(), ligand: ligands(1)[0]! });
 const vinaBatch = (n: number): SubmitBatchInput => ({
@@ -21,6 +19,13 @@ const vinaBatch = (n: number): SubmitBatchInput => ({
   name: 'screen',
   protein: vinaProtein(),
   ligands: ligands(n),
+});
+const boltzBatch = (n: number): SubmitBatchInput => ({
+  model: 'BOLTZ2',
+  name: 'boltz screen',
+  protein: { name: 'CDK2', sequence: CDK2_SEQUENCE },
+  ligands: ligands(n),
+  parameters: { useMsaServer: false },
 });
 const boltzPrediction = (): SubmitPredictionInput => ({
   model: 'BOLTZ2',
@@ -33,6 +38,21 @@ async function quotas(server: TestServer) {
   const { data, errors } = await server.request(ViewerQuotasDocument, {});
   expect(errors).toBeUndefined();
   return Object.fromEntries(data!.viewer.quotas.filter((q) => q.scope === 'USER').map((q) => [q.name, q]));
+}
+
+/** Ends `jobId` as an attempt would: claimed, then COMPLETED (or FAILED) having recorded `gpuMs` of GPU time. */
+async function runOnce(server: TestServer, jobId: string, gpuMs: number, outcome: 'COMPLETED' | 'FAILED' = 'COMPLETED') {
+  const now = new Date();
+  await server.app.jobs.markQueued([jobId], now);
+  const claim = await server.app.jobs.claim(jobId, now, 60_000);
+  if (!claim.claimed) throw new Error(`not claimed: ${claim.reason}`);
+  const usage = { runtimeMs: gpuMs, gpuMs, costNanoUsd: 0 };
+  if (outcome === 'FAILED') {
+    await server.app.jobs.fail(jobId, claim.attempt, { code: 'BAD_INPUT', message: 'bad', retryable: false }, now, usage);
+    return;
+  }
+  const result = { affinity: null, confidence: null, poses: [], artifacts: [], provenance: {} };
+  await server.app.jobs.complete(jobId, claim.attempt, result, now, usage);
 }
 
 async function countRecords(server: TestServer) {
@@ -56,7 +76,6 @@ describe('quotas over HTTP', () => {
     let server: TestServer;
     beforeAll(async () => {
       server = await startTestServer({
-        ...NO_RATE_LIMITS,
         OMTX_QUOTA_CONCURRENT_JOBS: '4',
         OMTX_QUOTA_MAX_BATCH_SIZE: '3',
       });
@@ -80,6 +99,28 @@ describe('quotas over HTTP', () => {
       const atLimit = await server.request(WebhookSubmitBatchDocument, { input: vinaBatch(3) });
       expect(atLimit.errors).toBeUndefined();
       expect(atLimit.data!.submitBatch.batch.progress.total).toBe(3);
+    });
+
+    it('refuses a batch over the largest batch before parsing a single ligand', async () => {
+      const services = server.app.services;
+      const parse = services.chemistryForBatch;
+      let parsed = 0;
+      services.chemistryForBatch = (smiles) => {
+        parsed += smiles.length;
+        return parse(smiles);
+      };
+      try {
+        // 5,000 ligands that are not SMILES: parsed first, they would be BAD_USER_INPUT.
+        const input = { ...vinaBatch(0), ligands: Array.from({ length: 5_000 }, (_, i) => ({ smiles: `not a smiles ${i}` })) };
+        const started = performance.now();
+        const over = await server.request(WebhookSubmitBatchDocument, { input });
+        expectQuotaError(over, 'batchSize', 3, 5_000);
+        expect(parsed).toBe(0);
+        expect(performance.now() - started).toBeLessThan(2_000);
+        expect((await countRecords(server)).batches).toBe(1);
+      } finally {
+        services.chemistryForBatch = parse;
+      }
     });
 
     it('accepts the job that reaches the concurrent limit and refuses the next, writing nothing', async () => {
@@ -111,7 +152,6 @@ describe('quotas over HTTP', () => {
     beforeAll(async () => {
       worker = await startTestWorker(() => server.app.jobs);
       server = await startTestServer({
-        ...NO_RATE_LIMITS,
         OMTX_WORKER_URL: worker.url,
         OMTX_QUOTA_PREDICTIONS_PER_DAY: '5',
       });
@@ -148,22 +188,23 @@ describe('quotas over HTTP', () => {
     });
   });
 
-  describe('GPU-seconds per month (estimated at submit)', () => {
+  describe('GPU-seconds per month (estimated at submit, counted until the job ends)', () => {
     const LIMIT = 1_000;
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({
-        ...NO_RATE_LIMITS,
-        OMTX_QUOTA_GPU_SECONDS_PER_MONTH: String(LIMIT),
-      });
+      server = await startTestServer({ OMTX_QUOTA_GPU_SECONDS_PER_MONTH: String(LIMIT) });
     });
     afterAll(() => server.close());
 
-    it("accepts a BOLTZ2 job whose estimate fits the month's remaining GPU time exactly, and refuses it 1 ms over", async () => {
-      const { data: estimate } = await server.request(EstimateBatchCostDocument, {
-        input: { model: 'BOLTZ2', ligandCount: 1, proteinLength: CDK2_SEQUENCE.length, parameters: { useMsaServer: false } },
+    async function estimateOf(ligandCount: number): Promise<number> {
+      const { data } = await server.request(EstimateBatchCostDocument, {
+        input: { model: 'BOLTZ2', ligandCount, proteinLength: CDK2_SEQUENCE.length, parameters: { useMsaServer: false } },
       });
-      const estimated = estimate!.estimateBatchCost.gpuSeconds;
+      return data!.estimateBatchCost.gpuSeconds;
+    }
+
+    it("accepts a BOLTZ2 job whose estimate fits the month's remaining GPU time exactly, then counts it before it runs", async () => {
+      const estimated = await estimateOf(1);
       expect(estimated).toBeGreaterThan(0);
 
       // A VINA job uses no GPU: it is always admitted.
@@ -172,46 +213,93 @@ describe('quotas over HTTP', () => {
 
       // Bill that job (submitted this month) so exactly `estimated` seconds remain, rounded down to the ms.
       const usedMs = Math.floor((LIMIT - estimated) * 1000);
-      const now = new Date();
-      const job = vina.data!.submitPrediction.job;
-      const claim = await server.app.jobs.claim(job.id, now, 60_000);
-      if (!claim.claimed) throw new Error(`not claimed: ${claim.reason}`);
-      await server.app.jobs.complete(
-        job.id,
-        claim.attempt,
-        { affinity: null, confidence: null, poses: [], artifacts: [], provenance: {} },
-        now,
-        {
-          runtimeMs: usedMs,
-          gpuMs: usedMs,
-          costNanoUsd: 0,
-        },
-      );
+      await runOnce(server, vina.data!.submitPrediction.job.id, usedMs);
       expect((await quotas(server)).gpuSecondsPerMonth).toMatchObject({ limit: LIMIT, used: usedMs / 1000 });
 
       const fits = await server.request(QuotaSubmitPredictionDocument, { input: boltzPrediction() });
       expect(fits.errors).toBeUndefined();
+      // Not run yet (no worker), yet its estimate counts: the month is used up.
+      const reserved = usedMs + Math.ceil(estimated * 1000);
+      expect((await quotas(server)).gpuSecondsPerMonth).toMatchObject({ used: reserved / 1000, remaining: 0 });
 
-      // The same job again, with 2 ms more billed: over by a hair, refused, nothing written.
-      const again = await server.request(QuotaSubmitPredictionDocument, { input: vinaPrediction() });
-      const extra = again.data!.submitPrediction.job.id;
-      const claim2 = await server.app.jobs.claim(extra, now, 60_000);
-      if (!claim2.claimed) throw new Error(`not claimed: ${claim2.reason}`);
-      await server.app.jobs.complete(
-        extra,
-        claim2.attempt,
-        { affinity: null, confidence: null, poses: [], artifacts: [], provenance: {} },
-        now,
-        {
-          runtimeMs: 2,
-          gpuMs: 2,
-          costNanoUsd: 0,
-        },
-      );
       const before = await countRecords(server);
       const over = await server.request(QuotaSubmitPredictionDocument, { input: boltzPrediction() });
-      expectQuotaError(over, 'gpuSecondsPerMonth', LIMIT, (usedMs + 2) / 1000);
+      expectQuotaError(over, 'gpuSecondsPerMonth', LIMIT, reserved / 1000);
       expect(await countRecords(server)).toEqual(before);
+
+      // Cancelled before it ran, the job gives its estimate back.
+      await server.app.jobs.cancelJob('local', fits.data!.submitPrediction.job.id, new Date());
+      expect((await server.request(QuotaSubmitPredictionDocument, { input: boltzPrediction() })).errors).toBeUndefined();
+    });
+  });
+
+  describe('GPU-seconds per month across batches not yet run', () => {
+    const LIMIT = 1_000;
+    const LIGANDS = 10;
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ OMTX_QUOTA_GPU_SECONDS_PER_MONTH: String(LIMIT) });
+    });
+    afterAll(() => server.close());
+
+    it("refuses a second BOLTZ2 batch that would fit only if the first's estimate were ignored", async () => {
+      const { data } = await server.request(EstimateBatchCostDocument, {
+        input: {
+          model: 'BOLTZ2',
+          ligandCount: LIGANDS,
+          proteinLength: CDK2_SEQUENCE.length,
+          parameters: { useMsaServer: false },
+        },
+      });
+      const estimated = data!.estimateBatchCost.gpuSeconds;
+      // One batch fits the month, two do not.
+      expect(estimated).toBeLessThanOrEqual(LIMIT);
+      expect(2 * estimated).toBeGreaterThan(LIMIT);
+
+      const first = await server.request(WebhookSubmitBatchDocument, { input: boltzBatch(LIGANDS) });
+      expect(first.errors).toBeUndefined();
+      expect((await quotas(server)).gpuSecondsPerMonth!.used).toBe(Math.ceil(estimated * 1000) / 1000);
+
+      const second = await server.request(WebhookSubmitBatchDocument, { input: boltzBatch(LIGANDS) });
+      expectQuotaError(second, 'gpuSecondsPerMonth', LIMIT, Math.ceil(estimated * 1000) / 1000);
+      expect(await countRecords(server)).toEqual({ jobs: LIGANDS, batches: 1 });
+    });
+  });
+
+  describe('retryFailedJobs', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ OMTX_QUOTA_CONCURRENT_JOBS: '3', OMTX_QUOTA_PREDICTIONS_PER_DAY: '3' });
+    });
+    afterAll(() => server.close());
+
+    it('needs a place for each failed child, refuses with QUOTA_EXCEEDED changing nothing, and is no new submission', async () => {
+      const submitted = await server.request(WebhookSubmitBatchDocument, { input: vinaBatch(2) });
+      expect(submitted.errors).toBeUndefined();
+      const batchId = submitted.data!.submitBatch.batch.id;
+      const children = await server.app.jobs.listBatchJobs(batchId, {}, { field: 'INDEX', direction: 'ASC' }, { first: 10 });
+      for (const { node } of children.edges) await runOnce(server, node.id, 0, 'FAILED');
+      const open = await server.request(QuotaSubmitPredictionDocument, { input: vinaPrediction() });
+      expect(open.errors).toBeUndefined();
+
+      // 1 open + 2 retried = 3: at the limit, but the day's 3 submissions are used too.
+      const busy = await server.request(QuotaSubmitPredictionDocument, { input: vinaPrediction() });
+      expectQuotaError(busy, 'predictionsPerDay', 3, 3);
+
+      // Another open job (written directly, the day's quota being used up) leaves one place for two.
+      const now = new Date();
+      const [spare] = await server.app.jobs.getJobs([open.data!.submitPrediction.job.id]);
+      await server.app.jobs.createJob({ ...spare!, id: `${spare!.id}-2`, status: 'PENDING', createdAt: now, updatedAt: now });
+      const refused = await server.request(RetryFailedJobsDocument, { batchId });
+      expectQuotaError(refused, 'concurrentJobs', 3, 2);
+      const [unchanged] = await server.app.jobs.getBatches([batchId]);
+      expect(unchanged).toMatchObject({ status: 'FAILED', counts: { failed: 2, queued: 0 } });
+
+      await server.app.jobs.cancelJob('local', `${spare!.id}-2`, new Date());
+      const retried = await server.request(RetryFailedJobsDocument, { batchId });
+      expect(retried.errors).toBeUndefined();
+      expect(retried.data!.retryFailedJobs.progress).toMatchObject({ total: 2, failed: 0 });
+      expect((await quotas(server)).concurrentJobs).toMatchObject({ used: 3, remaining: 0 });
     });
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstEvent, startSecureServer, type SecureServer } from './support.js';
+import { firstEvent, JWT_ENV, sessionFor, startSecureServer, type SecureServer } from './support.js';
+import type { ApiKeyStore } from '../../src/ports/api-key-store.js';
 import {
   CreateApiKeyDocument,
   JobUpdatedDocument,
@@ -17,13 +18,19 @@ import { LIGANDS, vinaProtein } from '../support/inputs.js';
 /** The secret part of `omtx_<12 hex>_<secret>` (the secret itself may hold underscores). */
 const secretPart = (key: string) => key.slice('omtx_'.length + 13);
 
+/** The server's key store, to watch (or hold) what a verification reads. */
+const storeOf = (server: SecureServer) => (server.app.apiKeys as unknown as { store: ApiKeyStore }).store;
+
 describe('API keys (authentication required)', () => {
   let server: SecureServer;
+  /** alice's API key, and alice's JWT session (what may create keys). */
   let admin: string;
+  let session: string;
 
   beforeAll(async () => {
-    server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true' });
+    server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true', ...JWT_ENV });
     admin = (await server.keyFor('alice', 'lab-a')).authorization;
+    session = await sessionFor('alice', 'lab-a');
   });
   afterAll(async () => server.close());
 
@@ -54,7 +61,7 @@ describe('API keys (authentication required)', () => {
   });
 
   it('creates a key whose secret is shown once, uses it, lists it without the secret, revokes it, then refuses it', async () => {
-    const created = await server.request(CreateApiKeyDocument, { name: 'ci runner' }, admin);
+    const created = await server.request(CreateApiKeyDocument, { name: 'ci runner' }, session);
     expect(created.errors).toBeUndefined();
     const { secret, apiKey } = created.data!.createApiKey;
     expect(secret).toMatch(new RegExp(`^omtx_${apiKey.prefix}_[A-Za-z0-9_-]{43}$`));
@@ -118,21 +125,75 @@ describe('API keys (authentication required)', () => {
   });
 
   it('refuses an empty key name with BAD_USER_INPUT', async () => {
-    const answer = await server.request(CreateApiKeyDocument, { name: '   ' }, admin);
+    const answer = await server.request(CreateApiKeyDocument, { name: '   ' }, session);
     expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('writes audit entries for creation and revocation with who, what, when and the prefix, never the secret', async () => {
-    const created = await server.request(CreateApiKeyDocument, { name: 'audited' }, admin);
+    const created = await server.request(CreateApiKeyDocument, { name: 'audited' }, session);
     const { secret, apiKey } = created.data!.createApiKey;
     await server.request(RevokeApiKeyDocument, { id: apiKey.id }, admin);
     const entries = server.logs.filter((l) => l.audit === true && l.keyId === apiKey.id);
     expect(entries.map((e) => e.event)).toEqual(['apiKey.created', 'apiKey.revoked']);
+    expect(entries.map((e) => (e.actor as { credential: string }).credential)).toEqual(['jwt', 'apiKey']);
     for (const entry of entries) {
-      expect(entry).toMatchObject({ keyPrefix: apiKey.prefix, userId: 'alice', actor: { id: 'alice', credential: 'apiKey' } });
+      expect(entry).toMatchObject({ keyPrefix: apiKey.prefix, userId: 'alice', organizationId: 'lab-a', actor: { id: 'alice' } });
       expect(typeof entry.at).toBe('string');
     }
     expect(JSON.stringify(server.logs)).not.toContain(secretPart(secret));
+  });
+
+  it('refuses createApiKey to a request authenticated with an API key (FORBIDDEN), so a stolen key mints none', async () => {
+    const before = await server.request(WhoAmIDocument, { includeRevoked: true }, session);
+    const answer = await server.request(CreateApiKeyDocument, { name: 'survivor' }, admin);
+    expect(answer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(answer.errors?.[0]?.message).toMatch(/JWT session.*omtx keys create/);
+    const after = await server.request(WhoAmIDocument, { includeRevoked: true }, session);
+    expect(after.data!.viewer.apiKeys).toHaveLength(before.data!.viewer.apiKeys.length);
+  });
+
+  it('runs scrypt once for a wrong secret of a known prefix, however often (and however concurrently) it is sent', async () => {
+    const { prefix } = await server.keyFor('mallory-target');
+    const wrong = `Bearer omtx_${prefix}_${'B'.repeat(43)}`;
+    const runs = server.app.apiKeys.stats().scryptRuns;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => server.request(WhoAmIDocument, {}, wrong)));
+    for (let i = 0; i < 5; i++) answers.push(await server.request(WhoAmIDocument, {}, wrong));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(401));
+    expect(server.app.apiKeys.stats().scryptRuns - runs).toBe(1);
+    // Another wrong secret is another guess: it costs its own scrypt.
+    await server.request(WhoAmIDocument, {}, `Bearer omtx_${prefix}_${'C'.repeat(43)}`);
+    expect(server.app.apiKeys.stats().scryptRuns - runs).toBe(2);
+  });
+
+  it('does not cache a key revoked while its verification was under way', async () => {
+    const key = await server.keyFor('alice', 'lab-a');
+    const store = storeOf(server);
+    const findByPrefix = store.findByPrefix.bind(store);
+    let read!: () => void;
+    let release!: () => void;
+    const wasRead = new Promise<void>((resolve) => (read = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The verification reads the live record, then waits while the key is revoked.
+    store.findByPrefix = async (prefix) => {
+      const record = await findByPrefix(prefix);
+      if (prefix === key.prefix) {
+        read();
+        await released;
+      }
+      return record;
+    };
+    try {
+      const racing = server.request(WhoAmIDocument, {}, key.authorization);
+      await wasRead;
+      const revoked = await server.request(RevokeApiKeyDocument, { id: key.id }, session);
+      expect(revoked.data!.revokeApiKey.revokedAt).not.toBeNull();
+      release();
+      expect((await racing).status).toBe(401);
+    } finally {
+      store.findByPrefix = findByPrefix;
+    }
+    const after = await server.request(WhoAmIDocument, {}, key.authorization);
+    expect(after.status).toBe(401);
   });
 
   it('closes a socket without credentials, or with a bad key, with 4401', async () => {

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSecureServer, type SecureServer } from './support.js';
+import { loadConfig } from '../../src/config.js';
 import { WhoAmIDocument } from '../../schema/__generated__/graphql.js';
 
 const SECRET = 'a-test-hs256-secret-of-at-least-32-characters!';
@@ -97,6 +98,27 @@ describe('JWT bearer tokens, HS256', () => {
     expect(closed.reason).toMatch(/expired/);
   });
 
+  it('closes a socket whose JWT expires beyond the longest timer Node keeps (~24.8 days) when it expires', async () => {
+    const day = 24 * 3600 * 1000;
+    // Only the timers and the clock: sockets keep doing real I/O.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
+      const socket = server.socket(await hs256({ expiresIn: exp }));
+      let closed = false;
+      void socket.closed.then(() => (closed = true));
+      await socket.connected;
+      await vi.advanceTimersByTimeAsync(29 * day);
+      expect(closed).toBe(false);
+      await vi.advanceTimersByTimeAsync(day + 5_000);
+      const event = await socket.closed;
+      expect(event.code).toBe(4401);
+      expect(event.reason).toMatch(/expired/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('closes a socket with an expired or forged JWT with 4401', async () => {
     for (const token of [
       await hs256({ expiresIn: Math.floor(Date.now() / 1000) - 60 }),
@@ -166,5 +188,17 @@ describe('JWT bearer tokens, RS256 from a JWKS URL', () => {
     const publicJwk = JSON.stringify(await (await fetch(`http://127.0.0.1:${(jwks.address() as AddressInfo).port}/`)).json());
     const answer = await server.request(WhoAmIDocument, {}, await hs256({ secret: publicJwk }));
     expect(answer.status).toBe(401);
+  });
+});
+
+describe('JWKS URL', () => {
+  const jwt = { OMTX_JWT_ISSUER: ISSUER, OMTX_JWT_AUDIENCE: AUDIENCE };
+  it('must be https, except on a loopback host', () => {
+    for (const url of ['http://auth.example.org/jwks.json', 'http://10.0.0.5/jwks.json']) {
+      expect(() => loadConfig({ ...jwt, OMTX_JWT_JWKS_URL: url })).toThrow(/OMTX_JWT_JWKS_URL=.*must be https:/);
+    }
+    for (const url of ['https://auth.example.org/jwks.json', 'http://127.0.0.1:9999/jwks.json', 'http://localhost/jwks']) {
+      expect(loadConfig({ ...jwt, OMTX_JWT_JWKS_URL: url }).auth.jwt?.jwksUrl).toBe(url);
+    }
   });
 });

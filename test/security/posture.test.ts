@@ -98,11 +98,8 @@ describe('embedded default (loopback, no authentication)', () => {
 });
 
 describe('production posture', () => {
-  it.each([
-    ['NODE_ENV=production', { NODE_ENV: 'production' }],
-    ['authentication required', { OMTX_AUTH_REQUIRED: 'true' }],
-  ])('turns introspection and GraphiQL off with %s, over HTTP and WebSocket', async (_what, env) => {
-    const server = await startSecureServer(env);
+  it('turns introspection and GraphiQL off when authentication is required, over HTTP and WebSocket', async () => {
+    const server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true' });
     try {
       const key = (await server.keyFor('alice')).authorization;
       const answer = await server.request(INTROSPECTION, undefined, key);
@@ -120,11 +117,23 @@ describe('production posture', () => {
     }
   });
 
-  it('turns them back on with OMTX_INTROSPECTION and OMTX_GRAPHIQL', async () => {
-    const server = await startSecureServer({ NODE_ENV: 'production', OMTX_INTROSPECTION: 'true', OMTX_GRAPHIQL: 'true' });
+  it('keeps them on the embedded default on loopback, even under NODE_ENV=production as ./omtx serve runs', async () => {
+    const server = await startSecureServer({ NODE_ENV: 'production' });
     try {
       expect((await server.request(INTROSPECTION)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
       const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('turns them back on with OMTX_INTROSPECTION and OMTX_GRAPHIQL', async () => {
+    const server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true', OMTX_INTROSPECTION: 'true', OMTX_GRAPHIQL: 'true' });
+    try {
+      const key = (await server.keyFor('alice')).authorization;
+      expect((await server.request(INTROSPECTION, undefined, key)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+      const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html', authorization: key } });
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
     } finally {
       await server.close();
@@ -194,5 +203,63 @@ describe('CORS', () => {
   it('refuses a malformed allowlist, or "*" mixed with origins', () => {
     expect(() => loadConfig({ OMTX_CORS_ORIGINS: 'https://lab.example.org/path' })).toThrow(/OMTX_CORS_ORIGINS/);
     expect(() => loadConfig({ OMTX_CORS_ORIGINS: '*, https://lab.example.org' })).toThrow(/OMTX_CORS_ORIGINS/);
+  });
+});
+
+describe('/metrics', () => {
+  const scrape = (url: string, authorization?: string) =>
+    fetch(`${url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
+  const TOKEN = 'prometheus-scrape-token-0123456789';
+
+  it('is off (404) when authentication is required and OMTX_METRICS_TOKEN is unset', async () => {
+    const server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true' });
+    try {
+      const answer = await scrape(server.url, (await server.keyFor('alice')).authorization);
+      expect(answer.status).toBe(404);
+      expect(await answer.text()).toMatch(/OMTX_METRICS_TOKEN/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('needs Authorization: Bearer <OMTX_METRICS_TOKEN> when the token is set (401 otherwise)', async () => {
+    const server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true', OMTX_METRICS_TOKEN: TOKEN });
+    try {
+      const key = (await server.keyFor('alice')).authorization;
+      for (const authorization of [undefined, key, `Bearer ${TOKEN}x`, TOKEN]) {
+        const answer = await scrape(server.url, authorization);
+        expect(answer.status).toBe(401);
+        expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+      const ok = await scrape(server.url, `Bearer ${TOKEN}`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('omtx_graphql_requests_total');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('labels only well-formed operation names, at most 200 distinct ones; the rest are `other`', async () => {
+    const server = await startSecureServer();
+    try {
+      const run = (name: string) =>
+        fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `query ${name} { viewer { id } }`, operationName: name }),
+        });
+      for (let i = 0; i < 210; i++) await run(`Flood${i}`);
+      const long = `L${'o'.repeat(80)}ng`;
+      await run(long);
+      const text = await (await scrape(server.url)).text();
+      const labels = new Set([...text.matchAll(/omtx_graphql_requests_total\{operation="([^"]*)"/g)].map((m) => m[1]));
+      expect(labels.size).toBeLessThanOrEqual(201);
+      expect(labels).toContain('Flood0');
+      expect(labels).not.toContain('Flood209');
+      expect(labels).not.toContain(long);
+      expect(text).toMatch(/omtx_graphql_requests_total\{operation="other",type="query",outcome="ok"\} 11/);
+    } finally {
+      await server.close();
+    }
   });
 });

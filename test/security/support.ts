@@ -8,11 +8,32 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config.js';
 import { createApp, type App } from '../../src/container.js';
 import { startServer } from '../../src/server/http-server.js';
 import type { Job } from '../../src/domain/job.js';
 import { fakeResult } from '../support/test-worker.js';
+
+/** JWT settings for a test server whose sessions {@link sessionFor} signs. */
+export const JWT_ENV = {
+  OMTX_JWT_SECRET: 'a-test-hs256-secret-of-at-least-32-characters!',
+  OMTX_JWT_ISSUER: 'https://auth.example.org/',
+  OMTX_JWT_AUDIENCE: 'omtx-hub',
+} as const;
+
+/** `Bearer <JWT>` for `userId` (and `org`) on a server started with {@link JWT_ENV}, valid until `exp` (unix seconds). */
+export async function sessionFor(userId: string, org: string | null = null, exp: number | string = '5m'): Promise<string> {
+  const token = await new SignJWT(org === null ? {} : { org })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuer(JWT_ENV.OMTX_JWT_ISSUER)
+    .setAudience(JWT_ENV.OMTX_JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(JWT_ENV.OMTX_JWT_SECRET));
+  return `Bearer ${token}`;
+}
 
 export interface GraphqlAnswer<R> {
   status: number;

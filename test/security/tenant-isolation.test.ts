@@ -1,7 +1,7 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeWithArtifact, firstEvent, startSecureServer, type SecureServer } from './support.js';
-import { LIGANDS, ligands, vinaProtein } from '../support/inputs.js';
+import { CDK2_SEQUENCE, LIGANDS, ligands, vinaProtein } from '../support/inputs.js';
 import { failureLogKey } from '../../src/domain/artifact-keys.js';
 import {
   BatchProgressDocument,
@@ -57,7 +57,8 @@ describe('tenant isolation and organization sharing', () => {
   }
 
   beforeAll(async () => {
-    server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true' });
+    // A webhook URL on this machine (never called back in these tests' time).
+    server = await startSecureServer({ OMTX_AUTH_REQUIRED: 'true', OMTX_WEBHOOK_ALLOW_PRIVATE: 'true' });
     as.alice = (await server.keyFor('alice', 'lab-a')).authorization;
     as.bob = (await server.keyFor('bob', 'lab-a')).authorization;
     as.carol = (await server.keyFor('carol', 'lab-b')).authorization;
@@ -144,7 +145,77 @@ describe('tenant isolation and organization sharing', () => {
     });
   });
 
+  describe('another organization (carol) over graphql-ws: queries and mutations, not only subscriptions', () => {
+    it('reads null for every record of alice, and cannot cancel or retry them', async () => {
+      const socket = server.socket(as.carol);
+      await socket.connected;
+      for (const id of allIds) {
+        const job = await firstEvent<{ job: unknown }>(socket.client, print(SecurityJobDocument), { id });
+        const batch = await firstEvent<{ batch: unknown }>(socket.client, print(SecurityBatchDocument), { id });
+        const node = await firstEvent<{ node: unknown }>(socket.client, print(SecurityNodeDocument), { id });
+        expect([job, batch, node]).toEqual([{ data: { job: null } }, { data: { batch: null } }, { data: { node: null } }]);
+      }
+      for (const id of [ids.sharedJob, ids.privateChild]) {
+        const cancel = await firstEvent(socket.client, print(CancelJobDocument), { id });
+        expect(codeOf(cancel.error as Errors)).toBe('NOT_FOUND');
+      }
+      for (const id of [ids.privateBatch, ids.sharedBatch]) {
+        expect(codeOf((await firstEvent(socket.client, print(CancelBatchDocument), { id })).error as Errors)).toBe('NOT_FOUND');
+        const retry = await firstEvent(socket.client, print(RetryFailedJobsDocument), { batchId: id });
+        expect(codeOf(retry.error as Errors)).toBe('NOT_FOUND');
+      }
+      const batches = await server.app.jobs.getBatches([ids.privateBatch, ids.sharedBatch]);
+      expect(batches.map((b) => b!.cancelRequested)).toEqual([false, false]);
+      expect((await server.app.jobs.getJobs([ids.privateChild]))[0]!.status).toBe('FAILED');
+    });
+  });
+
   describe('a member of the organization (bob)', () => {
+    it("reads a shared batch's MSA, but not its webhook URL nor its deliveries (the owner's only)", async () => {
+      const upload = `>query\n${CDK2_SEQUENCE}\n>homolog\n${CDK2_SEQUENCE.replace(/^MENF/, '--NF')}\n`;
+      const submitted = await server.request(
+        `mutation ($input: SubmitBatchInput!) { submitBatch(input: $input) { batch { id } } }`,
+        {
+          input: {
+            model: 'BOLTZ2',
+            name: 'shared boltz',
+            protein: { name: 'CDK2', sequence: CDK2_SEQUENCE, msa: { format: 'A3M', content: upload } },
+            ligands: ligands(1),
+            shareWithOrganization: true,
+            webhookUrl: 'http://127.0.0.1:9/omtx-hook',
+          },
+        },
+        as.alice,
+      );
+      expect(submitted.errors).toBeUndefined();
+      const batchId = (submitted.data as { submitBatch: { batch: { id: string } } }).submitBatch.batch.id;
+      const query = `query ($id: ID!) { batch(id: $id) { id webhookUrl webhookDeliveries { deliveryId } msa { name url }
+        jobs(first: 1) { nodes { msa { name } } } } }`;
+      type Shape = {
+        batch: {
+          webhookUrl: string | null;
+          webhookDeliveries: unknown[];
+          msa: { name: string; url: string } | null;
+          jobs: { nodes: { msa: { name: string } | null }[] };
+        } | null;
+      };
+      const owner = (await server.request(query, { id: batchId }, as.alice)).data as Shape;
+      expect(owner.batch!.webhookUrl).toBe('http://127.0.0.1:9/omtx-hook');
+
+      const member = await server.request(query, { id: batchId }, as.bob);
+      expect(member.errors).toBeUndefined();
+      const seen = (member.data as Shape).batch!;
+      expect(seen.webhookUrl).toBeNull();
+      expect(seen.webhookDeliveries).toEqual([]);
+      expect(seen.msa?.name).toBe('A.a3m');
+      expect(await (await fetch(seen.msa!.url)).text()).toBe(upload);
+      expect(seen.jobs.nodes[0]!.msa?.name).toBe('A.a3m');
+      expect(JSON.stringify(member)).not.toContain('omtx-hook');
+
+      const stranger = (await server.request(query, { id: batchId }, as.carol)).data as Shape;
+      expect(stranger.batch).toBeNull();
+    });
+
     it('reads what alice shared (job, batch, children, node, artifacts) but not what she kept private', async () => {
       const shared = (await server.request(SecurityJobDocument, { id: ids.sharedJob }, as.bob)).data!.job!;
       expect(shared).toMatchObject({ sharedWithOrganization: true, viewerIsOwner: false, status: 'COMPLETED' });

@@ -7,6 +7,7 @@ import { SqliteJobStore } from '../../src/adapters/local/sqlite-job-store.js';
 import { SqliteWebhookStore } from '../../src/adapters/local/sqlite-webhook-store.js';
 import { deliverDueWebhooks, type WebhookDeps } from '../../src/webhooks/dispatcher.js';
 import { postWebhook } from '../../src/webhooks/sender.js';
+import { checkWebhookUrl, type BlockedResolution } from '../../src/webhooks/url-policy.js';
 import { buildBatch, buildResult } from '../../src/ports/testing/records.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
@@ -128,7 +129,26 @@ describe('the POST itself', () => {
       { 'content-type': 'application/json' },
       { timeoutMs: 2_000, allowPrivate: false },
     );
-    expect(outcome).toMatchObject({ status: null, error: expect.stringMatching(/localhost resolves to a blocked address/) });
+    expect(outcome).toMatchObject({ status: null, error: 'host localhost resolves to a private or loopback address' });
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  it('resolves again at connect time and refuses a name re-pointed at a private address after submit', async () => {
+    // The name was public when the batch was submitted; now it answers with the receiver's loopback.
+    const rebound = receiver.url.replace('127.0.0.1', 'hooks.example.org');
+    let answer = '93.184.215.14';
+    const resolve = async () => [{ address: answer, family: 4 }];
+    expect(await checkWebhookUrl(rebound, { allowPrivate: false, resolve })).toEqual({ ok: true, url: rebound });
+    answer = '127.0.0.1';
+    const told: BlockedResolution[] = [];
+    const outcome = await postWebhook(
+      rebound,
+      '{}',
+      {},
+      { timeoutMs: 2_000, allowPrivate: false, resolve, onBlocked: (b) => told.push(b) },
+    );
+    expect(outcome).toMatchObject({ status: null, error: 'host hooks.example.org resolves to a private or loopback address' });
+    expect(told).toEqual([{ host: 'hooks.example.org', address: '127.0.0.1', when: 'connect' }]);
     expect(receiver.received).toHaveLength(0);
   });
 

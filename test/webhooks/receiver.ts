@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 /** One POST as the receiver saw it. */
 export interface Received {
+  /** The request's path: a followed redirect would show another. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: string;
   json: unknown;
@@ -14,7 +16,7 @@ export interface Received {
 export interface Receiver {
   url: string;
   received: Received[];
-  /** Status codes to answer, in order; 200 once they run out. */
+  /** Status codes to answer, in order; 200 once they run out. A 3xx points `Location` at `/redirected`. */
   answer(statuses: number[]): void;
   /** Resolves once `n` POSTs arrived. */
   until(n: number, timeoutMs?: number): Promise<Received[]>;
@@ -35,8 +37,15 @@ export async function startReceiver(secret: () => string): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      received.push({ headers: req.headers, body, json: JSON.parse(body), signatureValid: verify(secret(), req.headers, body) });
-      res.writeHead(statuses.shift() ?? 200).end();
+      received.push({
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        json: JSON.parse(body),
+        signatureValid: verifySignature(secret(), req.headers, body),
+      });
+      const status = statuses.shift() ?? 200;
+      res.writeHead(status, status >= 300 && status < 400 ? { location: '/redirected' } : {}).end();
       for (const wake of waiters) wake();
     });
   });
@@ -70,7 +79,8 @@ export async function startReceiver(secret: () => string): Promise<Receiver> {
   };
 }
 
-function verify(secret: string, headers: IncomingHttpHeaders, body: string): boolean {
+/** Verifies `X-OMTX-Signature` as the README tells a receiver to. */
+export function verifySignature(secret: string, headers: IncomingHttpHeaders, body: string): boolean {
   const header = headers['x-omtx-signature'];
   if (typeof header !== 'string') return false;
   const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startTestWorker, type TestWorker } from '../support/test-worker.js';
 import { ligands, vinaProtein } from '../support/inputs.js';
-import { startReceiver, type Receiver } from './receiver.js';
+import { startReceiver, verifySignature, type Receiver } from './receiver.js';
 import {
   BatchCountDocument,
   BatchWebhookDeliveriesDocument,
@@ -10,9 +10,6 @@ import {
   WebhookSubmitBatchDocument,
   type SubmitBatchInput,
 } from '../../schema/__generated__/graphql.js';
-
-/** These tests submit more often than the per-minute rate limits allow; those have their own tests. */
-const NO_RATE_LIMITS = { OMTX_RATE_SUBMIT_BATCH: '0', OMTX_RATE_SUBMIT_PREDICTION: '0' };
 
 const batchInput = (webhookUrl: string, n = 6): SubmitBatchInput => ({
   model: 'VINA',
@@ -35,7 +32,6 @@ describe('batch webhooks over HTTP', () => {
     receiver = await startReceiver(() => secret);
     worker = await startTestWorker(() => server.app.jobs);
     server = await startTestServer({
-      ...NO_RATE_LIMITS,
       OMTX_WORKER_URL: worker.url,
       OMTX_SHARD_SIZE: '2',
       OMTX_WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -92,8 +88,12 @@ describe('batch webhooks over HTTP', () => {
       },
     });
     expect(Date.parse((post!.json as { deliveredAt: string }).deliveredAt)).not.toBeNaN();
-    // Another user's secret does not verify it.
     expect(post!.headers['x-omtx-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    // Another user's secret does not verify it.
+    const otherSecret = server.app.webhookSigningSecret('someone-else');
+    expect(otherSecret).toMatch(/^whsec_/);
+    expect(otherSecret).not.toBe(secret);
+    expect(verifySignature(otherSecret, post!.headers, post!.body)).toBe(false);
 
     const batch = await deliveries(id);
     expect(batch.status).toBe('COMPLETED');
@@ -129,6 +129,20 @@ describe('batch webhooks over HTTP', () => {
     expect(Date.parse(log[0]!.nextAttemptAt!)).toBeGreaterThan(Date.parse(log[0]!.at));
   });
 
+  it('does not follow a redirect: the 3xx is a failed attempt, retried at the same URL', async () => {
+    receiver.received.length = 0;
+    receiver.answer([302]);
+    const id = await submit(batchInput(receiver.url, 2));
+    const [first, second] = await receiver.until(2);
+    await severalPolls();
+    expect(receiver.received.map((r) => r.path)).toEqual(['/hooks/omtx', '/hooks/omtx']);
+    expect(second!.headers['x-omtx-delivery']).toBe(first!.headers['x-omtx-delivery']);
+    expect((await deliveries(id)).webhookDeliveries).toEqual([
+      expect.objectContaining({ attempt: 1, status: 'FAILED', responseStatus: 302, error: 'the receiver answered HTTP 302' }),
+      expect.objectContaining({ attempt: 2, status: 'DELIVERED', responseStatus: 200 }),
+    ]);
+  });
+
   it('sends batch.cancelled for a cancelled batch', async () => {
     receiver.received.length = 0;
     worker.setHandler(() => new Promise(() => {})); // never finishes: the batch is cancelled while it runs
@@ -143,7 +157,7 @@ describe('batch webhooks over HTTP', () => {
 describe('webhook URLs that could reach inside the network', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(NO_RATE_LIMITS);
+    server = await startTestServer();
   });
   afterAll(() => server.close());
 
@@ -153,11 +167,9 @@ describe('webhook URLs that could reach inside the network', () => {
     ['the metadata service', 'http://169.254.169.254/latest/meta-data/', /link-local address \(169\.254\.169\.254\)/],
     ['IPv6 loopback', 'http://[::1]:8080/hook', /private, loopback or link-local address \(::1\)/],
     ['an IPv4-mapped loopback', 'http://[::ffff:127.0.0.1]/hook', /private, loopback or link-local/],
-    [
-      'a name resolving to loopback',
-      'http://localhost:8080/hook',
-      /host localhost resolves to a private, loopback or link-local address/,
-    ],
+    ['a name resolving to loopback', 'http://localhost:8080/hook', /^host localhost resolves to a private or loopback address$/],
+    ['an IPv4-translated loopback', 'http://[::ffff:0:7f00:1]/hook', /private, loopback or link-local address/],
+    ['a Teredo address', 'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook', /private, loopback or link-local address/],
     ['the metadata name', 'http://metadata.google.internal/computeMetadata/v1/', /metadata service/],
     ['another scheme', 'file:///etc/passwd', /must use http or https, not file/],
     ['credentials', 'https://user:pw@example.org/hook', /must not carry credentials/],

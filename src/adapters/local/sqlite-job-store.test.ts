@@ -8,7 +8,8 @@ import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteChangeFeed } from './sqlite-change-feed.js';
 import { claimOk, describeJobStoreContract, getJob, type StoreHarness } from '../../ports/job-store.contract.js';
 import { describeChangeFeedContract, recorder, sawChild } from '../../ports/change-feed.contract.js';
-import { at, buildBatch, buildJob, buildResult } from '../../ports/testing/records.js';
+import { T0, at, buildBatch, buildJob, buildResult } from '../../ports/testing/records.js';
+import { quotaWindows } from '../../domain/quota.js';
 import type { JobStore } from '../../ports/job-store.js';
 import type { PageRequest } from '../../ports/page.js';
 
@@ -121,8 +122,9 @@ describe('SqliteJobStore on a shared file', () => {
     await before.store.complete(done, await claimOk(before.store, done, at(1)), buildResult(), at(2));
     await before.close();
     const old = openSqlite(path);
-    // The quota indexes on usage came later still: an old file has none.
-    old.exec('DROP INDEX jobs_gpu_by_owner; DROP INDEX jobs_gpu_by_org');
+    // The quota indexes on usage came later still, and the GPU estimates after them: an old file has none.
+    old.exec('DROP INDEX jobs_gpu_month_by_owner; DROP INDEX jobs_gpu_month_by_org');
+    old.exec('ALTER TABLE jobs DROP COLUMN estimate_gpu_ms; ALTER TABLE jobs DROP COLUMN gpu_ms_before_retry');
     for (const table of ['jobs', 'batches'])
       for (const column of ['usage_runtime_ms', 'usage_gpu_ms', 'usage_cost_nano_usd'])
         old.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
@@ -136,6 +138,35 @@ describe('SqliteJobStore on a shared file', () => {
       await again.store.complete(waiting, await claimOk(again.store, waiting, at(3)), buildResult(), at(4), usage);
       expect((await getJob(again.store, waiting)).usage).toEqual(usage);
       expect((await again.store.getBatches([batch.id]))[0]?.usage).toEqual(usage);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('opens a file made before GPU estimates: its open jobs count what they record, and the first GPU indexes are replaced', async () => {
+    const path = freshPath();
+    const earlier = buildJob();
+    const before = open(openSqlite(path));
+    await before.store.createJob(earlier);
+    await before.close();
+    const old = openSqlite(path);
+    old.exec('DROP INDEX jobs_gpu_month_by_owner; DROP INDEX jobs_gpu_month_by_org');
+    old.exec('ALTER TABLE jobs DROP COLUMN estimate_gpu_ms; ALTER TABLE jobs DROP COLUMN gpu_ms_before_retry');
+    old.exec('CREATE INDEX jobs_gpu_by_owner ON jobs (owner, created_at, usage_gpu_ms) WHERE usage_gpu_ms > 0');
+    old.close();
+
+    const db = openSqlite(path);
+    const again = open(db);
+    try {
+      expect((await getJob(again.store, earlier.id)).estimatedGpuMs).toBe(0);
+      await again.store.createJob(buildJob({ estimatedGpuMs: 4_000 }));
+      expect((await again.store.quotaUsage({ kind: 'user', id: 'alice' }, quotaWindows(T0))).gpuMsThisMonth).toBe(4_000);
+      const indexes = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_gpu%'").all() as {
+          name: string;
+        }[]
+      ).map((r) => r.name);
+      expect(indexes.sort()).toEqual(['jobs_gpu_month_by_org', 'jobs_gpu_month_by_owner']);
     } finally {
       await again.close();
     }

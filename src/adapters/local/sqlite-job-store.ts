@@ -3,7 +3,14 @@ import { JOB_STATUSES, countKey } from '../../domain/job.js';
 import { addUsage, assertUsage } from '../../domain/cost.js';
 import { assertTransition, batchStatusFrom, isBatchTerminal, isTerminal } from '../../domain/status.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import { admit, type Admission, type QuotaSubject, type QuotaUsage, type QuotaWindows } from '../../domain/quota.js';
+import {
+  admit,
+  type Admission,
+  type RetryAdmission,
+  type QuotaSubject,
+  type QuotaUsage,
+  type QuotaWindows,
+} from '../../domain/quota.js';
 import type {
   BatchFilter,
   BatchJobFilter,
@@ -17,7 +24,7 @@ import type { Page, PageRequest } from '../../ports/page.js';
 import { DEFAULT_PAGE_SIZE } from '../../ports/page.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './sqlite/database.js';
-import { migrateJobSchema } from './sqlite/job-schema.js';
+import { GPU_MS_COUNTED, GPU_ROWS, migrateJobSchema } from './sqlite/job-schema.js';
 import { ENQUEUE_WEBHOOK_DELIVERY, enqueueWebhookParams } from './sqlite/webhook-schema.js';
 import { batchFromRow, batchToRow, jobFromRow, jobToRow, type BatchRow, type JobRow } from './sqlite/job-rows.js';
 import { readPage, resolvePageRequest, type Segment } from './sqlite/keyset.js';
@@ -55,6 +62,12 @@ export const JOB_COLUMNS: (keyof JobRow)[] = [
 ];
 
 /**
+ * Columns a new job sets that came after `JOB_COLUMNS` was fixed (bench seeds insert
+ * `JOB_COLUMNS` positionally and leave these at their defaults).
+ */
+const LATER_JOB_COLUMNS: (keyof JobRow)[] = ['estimate_gpu_ms'];
+
+/**
  * The embedded JobStore on one SQLite file. Writes run in IMMEDIATE transactions (the
  * write lock is taken before the first read, so two processes never act on a stale read);
  * each one appends to `job_changes` in the same transaction, and `onCommit` tells this
@@ -73,9 +86,8 @@ export class SqliteJobStore implements JobStore {
     private readonly onCommit: () => void = () => {},
   ) {
     migrateJobSchema(db);
-    this.insertJob = db.prepare(
-      `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`,
-    );
+    const columns = [...JOB_COLUMNS, ...LATER_JOB_COLUMNS];
+    this.insertJob = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`);
     this.insertBatch = db.prepare(
       `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
          running, completed, failed, cancelled, cancel_requested, usage_runtime_ms, usage_gpu_ms, usage_cost_nano_usd,
@@ -284,7 +296,12 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async retryFailed(owner: string, batchId: string, now: Date): Promise<{ batch: Batch; jobs: Job[] }> {
+  async retryFailed(
+    owner: string,
+    batchId: string,
+    now: Date,
+    admission?: RetryAdmission,
+  ): Promise<{ batch: Batch; jobs: Job[] }> {
     return this.write(() => {
       const batch = this.batchRow(batchId);
       if (!batch || batch.owner !== owner) throw new NotFoundError('Batch', batchId);
@@ -293,6 +310,14 @@ export class SqliteJobStore implements JobStore {
         `SELECT * FROM jobs WHERE batch_id = ? AND status = 'FAILED' ORDER BY batch_index`,
       ).all(batchId);
       if (failed.length === 0) throw new ConflictError(`batch ${batchId} has no failed jobs to retry`);
+      if (admission) {
+        // Each retried job opens again and runs again: its estimate counts on top of what it recorded.
+        const estimatedGpuMs = failed.reduce((sum, row) => sum + row.estimate_gpu_ms, 0);
+        this.admit({ ...admission, demand: { jobs: failed.length, newJobs: 0, batchSize: null, estimatedGpuMs } });
+      }
+      this.stmt(`UPDATE jobs SET gpu_ms_before_retry = coalesce(usage_gpu_ms, 0) WHERE batch_id = ? AND status = 'FAILED'`).run(
+        batchId,
+      );
       const jobs = failed.map((row) =>
         this.transition(jobFromRow(row), 'QUEUED', now, { error: null, completedAt: null, attemptsBeforeRetry: row.attempts }),
       );
@@ -402,7 +427,8 @@ export class SqliteJobStore implements JobStore {
   /**
    * Index-only counts, each over the entries that matter (the indexes are named, so the
    * planner cannot pick a wider one): open jobs, jobs since the day began, GPU time of jobs
-   * since the month began; by owner, or by organization.
+   * since the month began (recorded for a finished job; for an open one the recorded or, when
+   * more, what it recorded before its last retry plus its estimate); by owner, or by organization.
    */
   private usageOf(subject: QuotaSubject, windows: QuotaWindows): QuotaUsage {
     const user = subject.kind === 'user';
@@ -420,7 +446,8 @@ export class SqliteJobStore implements JobStore {
       ),
       jobsToday: n(today, subject.id, windows.dayStart.getTime()),
       gpuMsThisMonth: n(
-        `SELECT coalesce(sum(usage_gpu_ms), 0) AS n FROM ${index('gpu')} WHERE ${by} = ? AND created_at >= ? AND usage_gpu_ms > 0`,
+        `SELECT coalesce(sum(${GPU_MS_COUNTED}), 0) AS n FROM ${index('gpu_month')}
+           WHERE ${by} = ? AND created_at >= ? AND ${GPU_ROWS}`,
         subject.id,
         windows.monthStart.getTime(),
       ),

@@ -84,6 +84,7 @@ export function buildJob(overrides: Partial<Job> = {}): Job {
     attemptsBeforeRetry: 0,
     leaseExpiresAt: null,
     usage: null,
+    estimatedGpuMs: 0,
     organizationId: null,
     sharedWithOrganization: false,
     createdAt,

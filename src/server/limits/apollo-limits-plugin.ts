@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { Context } from '../../../resolvers/context.js';
+import { formatError } from '../../../resolvers/errors.js';
 import type { Limits, CostReport } from './limits.js';
 import { fragmentsOf, operationCost } from './query-cost.js';
 import type { RateLimitedError } from '../../domain/errors.js';
@@ -31,10 +32,8 @@ export function limitsPlugin(limits: Limits): ApolloServerPlugin<Context> {
         // formatError without its domain cause, and RATE_LIMITED would lose its code.
         async responseForOperation() {
           if (!refusal) return null;
-          const error = {
-            message: refusal.message,
-            extensions: { code: 'RATE_LIMITED', retryAfterSeconds: refusal.retryAfterSeconds },
-          };
+          // The one mapping of domain errors (resolvers/errors.ts); a RateLimitedError is never internal.
+          const error = formatError({ message: refusal.message }, refusal, () => {});
           return { http: { status: 429, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { errors: [error] } } };
         },
         async willSendResponse(requestContext) {
@@ -46,14 +45,10 @@ export function limitsPlugin(limits: Limits): ApolloServerPlugin<Context> {
   };
 }
 
-/** The viewer's remaining points and reset time, or a full budget when the store is away. */
+/** The viewer's remaining points and reset time (a full budget when the store is away). */
 async function remainingOf(limits: Limits, context: Context): Promise<Omit<CostReport, 'requested'>> {
-  try {
-    const budget = await limits.budget(context.viewer.id);
-    return { remaining: budget.remaining, resetAt: budget.resetAt.toISOString() };
-  } catch {
-    return { remaining: limits.config.costPointsPerWindow, resetAt: new Date().toISOString() };
-  }
+  const budget = await limits.budget(context.viewer.id);
+  return { remaining: budget.remaining, resetAt: budget.resetAt.toISOString() };
 }
 
 function decorate({ response }: GraphQLRequestContextWillSendResponse<Context>, report: CostReport): void {

@@ -30,6 +30,14 @@ export const limitsEnv = {
     .min(1)
     .max(7 * 86_400)
     .default(3_600),
+  /**
+   * The most points one event of a subscription may cost (its selection below the root, run
+   * again for every event); a costlier subscription is refused at subscribe.
+   * @default 1 // point: at most 100 page requests per event
+   */
+  OMTX_MAX_SUBSCRIPTION_EVENT_COST: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  /** Subscriptions one user may have open at once on one api process; 0: no limit. */
+  OMTX_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(0).max(1_000_000).default(50),
   /** The most lexical tokens a document may have (put large inputs in variables). */
   OMTX_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
 };
@@ -46,6 +54,10 @@ export interface LimitsConfig {
   /** Points each user may spend per `costWindowSeconds`. */
   costPointsPerWindow: number;
   costWindowSeconds: number;
+  /** The most points one event of a subscription may cost. */
+  maxSubscriptionEventCost: number;
+  /** Open subscriptions per user per process; 0: no limit. */
+  maxSubscriptionsPerUser: number;
   maxTokens: number;
 }
 
@@ -62,6 +74,8 @@ export function limitsConfigFrom(c: LimitsEnv): LimitsConfig {
     maxQueryCost: c.OMTX_MAX_QUERY_COST,
     costPointsPerWindow: c.OMTX_COST_POINTS_PER_HOUR,
     costWindowSeconds: c.OMTX_COST_WINDOW_SECONDS,
+    maxSubscriptionEventCost: c.OMTX_MAX_SUBSCRIPTION_EVENT_COST,
+    maxSubscriptionsPerUser: c.OMTX_MAX_SUBSCRIPTIONS_PER_USER,
     maxTokens: c.OMTX_MAX_TOKENS,
   };
 }

@@ -6,7 +6,7 @@ import type { LimitsConfig } from './limits-config.js';
 import type { LimitStore } from './limit-store.js';
 import { MemoryLimitStore } from './memory-limit-store.js';
 import { RedisLimitStore } from './redis-limit-store.js';
-import type { QueryCost } from './query-cost.js';
+import { costlyFields, type QueryCost } from './query-cost.js';
 
 /** What every response reports in `extensions.cost` (Shopify's and GitHub's figures). */
 export interface CostReport {
@@ -96,12 +96,7 @@ export class Limits {
         extensions: {
           code: 'BAD_USER_INPUT',
           cost: { requested: cost.points, maximum, requests: cost.requests },
-          invalid: cost.fields.slice(0, 20).map((f) => ({
-            path: f.path,
-            message:
-              `${f.coordinate}: ${f.requests} request${f.requests === 1 ? '' : 's'} of up to ${f.pageSize} items ` +
-              `(${((f.requests / cost.requests) * cost.points).toFixed(1)} of the points)`,
-          })),
+          invalid: costlyFields(cost),
           http: { status: 400 },
         },
       },
@@ -131,11 +126,19 @@ export class Limits {
     }
   }
 
-  /** The viewer's budget now, without spending. */
+  /**
+   * The viewer's budget now, without spending. A store that cannot be reached answers a full
+   * budget (nothing used, reset now) and logs, as `spend` lets operations through meanwhile.
+   */
   async budget(viewerId: string): Promise<BudgetStatus> {
     const { costPointsPerWindow: limit, costWindowSeconds } = this.config;
-    const budget = await this.store.spendPoints(viewerId, 0, limit, costWindowSeconds * 1000);
-    return { limit, used: budget.used, remaining: limit - budget.used, resetAt: budget.resetAt };
+    try {
+      const budget = await this.store.spendPoints(viewerId, 0, limit, costWindowSeconds * 1000);
+      return { limit, used: budget.used, remaining: limit - budget.used, resetAt: budget.resetAt };
+    } catch (error) {
+      this.logger.warn({ err: error }, 'rate-limit store unavailable; budget answered as full');
+      return { limit, used: 0, remaining: limit, resetAt: new Date() };
+    }
   }
 
   close(): Promise<void> {

@@ -24,16 +24,25 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../ports/page.js';
  */
 const LIST_BOUNDS: Record<string, number> = { 'BatchProgressEvent.changedJobs': 500 };
 
-/** A page request in an operation and how often it runs. */
+/**
+ * Fields that are not pages but whose every call is work of its own, in page requests per
+ * call: `Batch.export` reads every child of the batch and writes a file (when the batch
+ * changed since the last one), so asking for it under a page of 100 batches is 100 exports.
+ */
+export const FIELD_WEIGHTS: Readonly<Record<string, number>> = { 'Batch.export': 10 };
+
+/** A page request (or a weighted field) in an operation and how often it runs. */
 export interface CostedField {
   /** Response path to it, aliases as written, e.g. `["batches","edges","node","jobs"]`. */
   path: string[];
   /** Schema coordinate, e.g. `Batch.jobs`. */
   coordinate: string;
   /** Times it runs: the product of the page sizes above it. */
+  calls: number;
+  /** Requests it counts for: `calls` × its weight (1 for a page request, else `FIELD_WEIGHTS`). */
   requests: number;
-  /** Items each request asks for. */
-  pageSize: number;
+  /** Items each call asks for; null for a weighted field, which is not a page. */
+  pageSize: number | null;
 }
 
 export interface QueryCost {
@@ -50,8 +59,9 @@ export interface QueryCost {
  * size: a connection (`first`/`last`, 20 when neither is given) or a list with `n`
  * (`BatchSummary.top`). Each costs one request per parent that asks for it, so page sizes of
  * nested pages multiply: `batches(first: 100) { nodes { jobs(first: 50) { … } } }` is 1 + 100
- * requests. Lists that are not pages multiply by their bound (`LIST_BOUNDS`, else 100).
- * Points are requests ÷ 100 rounded up, at least 1 for any operation. `@skip`/`@include` are
+ * requests. Lists that are not pages multiply by their bound (`LIST_BOUNDS`, else 100). A
+ * field with a weight (`FIELD_WEIGHTS`) counts its weight in requests per call, multiplied
+ * the same way. Points are requests ÷ 100 rounded up, at least 1 for any operation. `@skip`/`@include` are
  * not evaluated (worst case), and a size that cannot be read (a bad variable, which execution
  * then refuses) counts as 100.
  */
@@ -90,15 +100,19 @@ export function operationCost(
       if (!field) continue; // __typename and introspection: free
       const responsePath = [...path, selection.alias?.value ?? name];
       const isList = isListType(getNullableType(field.type));
+      const coordinate = `${type.name}.${name}`;
       const size = pageSizeOf(field, selection, variables);
+      const weight = FIELD_WEIGHTS[coordinate];
       let childMultiplier = multiplier;
       let childPage: number | null = null;
+      if (weight !== undefined)
+        fields.push({ path: responsePath, coordinate, calls: multiplier, requests: multiplier * weight, pageSize: null });
       if (size !== null) {
-        fields.push({ path: responsePath, coordinate: `${type.name}.${name}`, requests: multiplier, pageSize: size });
+        fields.push({ path: responsePath, coordinate, calls: multiplier, requests: multiplier, pageSize: size });
         if (isList) childMultiplier = multiplier * size;
         else childPage = size; // a connection: its edges and nodes lists hold the page
       } else if (isList) {
-        childMultiplier = multiplier * (page ?? LIST_BOUNDS[`${type.name}.${name}`] ?? MAX_PAGE_SIZE);
+        childMultiplier = multiplier * (page ?? LIST_BOUNDS[coordinate] ?? MAX_PAGE_SIZE);
       }
       if (selection.selectionSet)
         walk(getNamedType(field.type), selection.selectionSet, childMultiplier, responsePath, childPage);
@@ -106,9 +120,34 @@ export function operationCost(
   };
   if (root) walk(root, operation.selectionSet, 1, [], null);
 
+  return costOf(fields);
+}
+
+/**
+ * What one event of a subscription costs: graphql-ws runs the operation's whole selection
+ * again for every event, so each pays for everything below the root field (whose `subscribe`
+ * runs once). The same rule as `operationCost`, without the root's own fields.
+ */
+export function eventCost(cost: QueryCost): QueryCost {
+  return costOf(cost.fields.filter((f) => f.path.length > 1));
+}
+
+/** The costliest fields, one `{ path, message }` each, as `extensions.invalid` lists them. */
+export function costlyFields(cost: QueryCost, limit = 20): { path: string[]; message: string }[] {
+  return cost.fields.slice(0, limit).map((f) => {
+    const what =
+      f.pageSize === null
+        ? `${f.calls} call${f.calls === 1 ? '' : 's'} of ${f.requests / f.calls} requests each`
+        : `${f.requests} request${f.requests === 1 ? '' : 's'} of up to ${f.pageSize} items`;
+    const share = cost.requests === 0 ? 0 : (f.requests / cost.requests) * cost.points;
+    return { path: f.path, message: `${f.coordinate}: ${what} (${share.toFixed(1)} of the points)` };
+  });
+}
+
+function costOf(fields: CostedField[]): QueryCost {
   const requests = fields.reduce((sum, f) => sum + f.requests, 0);
-  fields.sort((a, b) => b.requests - a.requests);
-  return { requests, points: Math.max(1, Math.ceil(requests / 100)), fields };
+  const sorted = [...fields].sort((a, b) => b.requests - a.requests);
+  return { requests, points: Math.max(1, Math.ceil(requests / 100)), fields: sorted };
 }
 
 /** The fragments of a document by name. */

@@ -24,6 +24,8 @@ export interface JobRow {
   usage_runtime_ms: number | null;
   usage_gpu_ms: number | null;
   usage_cost_nano_usd: number | null;
+  /** `Job.estimatedGpuMs`. */
+  estimate_gpu_ms: number;
   organization_id: string | null;
   /** 1 when members of `organization_id` may read it. */
   shared_with_org: number;
@@ -109,6 +111,7 @@ export function jobFromRow(r: JobRow): Job {
       r.usage_runtime_ms === null
         ? null
         : { runtimeMs: r.usage_runtime_ms, gpuMs: r.usage_gpu_ms!, costNanoUsd: r.usage_cost_nano_usd! },
+    estimatedGpuMs: r.estimate_gpu_ms,
     organizationId: r.organization_id,
     sharedWithOrganization: r.shared_with_org === 1,
     createdAt: new Date(r.created_at),
@@ -144,6 +147,7 @@ export function jobToRow(j: Job): JobRow {
     attempts_before_retry: j.attemptsBeforeRetry,
     lease_expires_at: ms(j.leaseExpiresAt),
     ...usageColumns(j.usage),
+    estimate_gpu_ms: j.estimatedGpuMs,
     organization_id: j.organizationId,
     shared_with_org: j.sharedWithOrganization ? 1 : 0,
     created_at: j.createdAt.getTime(),

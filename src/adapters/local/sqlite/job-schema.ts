@@ -112,20 +112,41 @@ const ADDED_COLUMNS: { table: 'jobs' | 'batches'; column: string; definition: st
   { table: 'jobs', column: 'shared_with_org', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'batches', column: 'organization_id', definition: 'TEXT' },
   { table: 'batches', column: 'shared_with_org', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // The GPU quota counts open jobs by their estimate: a job stored before it has none (0), so
+  // it counts what it records, as before.
+  { table: 'jobs', column: 'estimate_gpu_ms', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // `usage_gpu_ms` when the job was last retried: its new run spends on top of that. Only
+  // the quota count reads it; it is not on the domain record.
+  { table: 'jobs', column: 'gpu_ms_before_retry', definition: 'INTEGER NOT NULL DEFAULT 0' },
 ];
+
+/**
+ * The rows the GPU quota reads, and what each counts: a finished job its recorded GPU time; an
+ * open one (PENDING, QUEUED, RUNNING) the more of what it recorded and what it recorded
+ * before its last retry plus its estimate, so a job admitted but not yet run counts at once.
+ * The partial indexes below hold exactly `GPU_ROWS`, with every column the sum reads.
+ */
+export const GPU_ROWS = '(usage_gpu_ms > 0 OR estimate_gpu_ms > 0)';
+export const GPU_MS_COUNTED = `CASE WHEN status IN ('PENDING', 'QUEUED', 'RUNNING')
+  THEN max(coalesce(usage_gpu_ms, 0), gpu_ms_before_retry + estimate_gpu_ms) ELSE coalesce(usage_gpu_ms, 0) END`;
 
 /**
  * Indexes on added columns (made once the columns exist). Quotas count with them, each an
  * index-only scan over the rows that matter: a user's jobs not yet finished, and the jobs that
- * recorded GPU time (by submission time, so a month's sum reads only that month's entries);
- * the same for an organization's. A user's jobs submitted today use `jobs_by_owner`.
+ * recorded or are estimated to use GPU time (by submission time, so a month's sum reads only
+ * that month's entries); the same for an organization's. A user's jobs submitted today use
+ * `jobs_by_owner`. The first GPU indexes held recorded time only: they are dropped.
  */
 const ADDED_INDEXES = `
 CREATE INDEX IF NOT EXISTS jobs_open_by_owner ON jobs (owner, status) WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
-CREATE INDEX IF NOT EXISTS jobs_gpu_by_owner ON jobs (owner, created_at, usage_gpu_ms) WHERE usage_gpu_ms > 0;
 CREATE INDEX IF NOT EXISTS jobs_open_by_org ON jobs (organization_id, status) WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
 CREATE INDEX IF NOT EXISTS jobs_by_org ON jobs (organization_id, created_at) WHERE organization_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_gpu_by_org ON jobs (organization_id, created_at, usage_gpu_ms) WHERE usage_gpu_ms > 0;
+DROP INDEX IF EXISTS jobs_gpu_by_owner;
+DROP INDEX IF EXISTS jobs_gpu_by_org;
+CREATE INDEX IF NOT EXISTS jobs_gpu_month_by_owner
+  ON jobs (owner, created_at, status, usage_gpu_ms, estimate_gpu_ms, gpu_ms_before_retry) WHERE ${GPU_ROWS};
+CREATE INDEX IF NOT EXISTS jobs_gpu_month_by_org
+  ON jobs (organization_id, created_at, status, usage_gpu_ms, estimate_gpu_ms, gpu_ms_before_retry) WHERE ${GPU_ROWS};
 `;
 
 export function migrateJobSchema(db: SqliteDatabase): void {
