@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqliteDatabase } from './sqlite/database.js';
 import { openSqlite } from './sqlite/database.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteChangeFeed } from './sqlite-change-feed.js';
 import { FsBlobStore } from './fs-blob-store.js';
+import { dataDirSecret } from './data-dir-secret.js';
 
 export interface LocalAdapters {
   db: SqliteDatabase;
@@ -25,19 +25,10 @@ export function openLocalAdapters(dataDir: string, publicBaseUrl: string): Local
   let feed: SqliteChangeFeed | null = null;
   const jobs = new SqliteJobStore(db, () => feed?.notify());
   feed = new SqliteChangeFeed(db);
-  const blobs = new FsBlobStore({ rootDir: join(dataDir, 'blobs'), secret: signingSecret(dataDir), publicBaseUrl });
+  const blobs = new FsBlobStore({
+    rootDir: join(dataDir, 'blobs'),
+    secret: dataDirSecret(dataDir, 'signing.key'),
+    publicBaseUrl,
+  });
   return { db, jobs, feed, blobs };
-}
-
-function signingSecret(dataDir: string): string {
-  const path = join(dataDir, 'signing.key');
-  // 'wx' fails when another process made the key first; then that key is the one to use.
-  if (!existsSync(path)) {
-    try {
-      writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  return readFileSync(path, 'utf8').trim();
 }
