@@ -29,12 +29,19 @@ interface Measured {
   jobsAt1k: LoadResult;
 }
 
-async function measure(server: ServerProcess): Promise<Measured> {
+/** The per-field rate limits on and counting in memory, never reached. */
+const COUNTING_LIMITS = { OMTX_RATE_READ: '1000000', OMTX_RATE_MUTATION: '1000000' };
+
+async function check(server: ServerProcess): Promise<void> {
   // Both servers must answer the same data before we time them.
   const one = await gql<{ job: { id: string } | null }>(server.url, JOB_QUERY, { id: seededJobId(42) });
   if (one.job?.id !== seededJobId(42)) throw new Error(`${server.url} did not find job 42`);
   const page = await gql<{ jobs: { edges: unknown[] } }>(server.url, JOBS_QUERY, { first: 50 });
   if (page.jobs.edges.length !== 50) throw new Error(`${server.url} returned ${page.jobs.edges.length} jobs, not 50`);
+}
+
+async function measure(server: ServerProcess): Promise<Measured> {
+  await check(server);
   const job = await load({ url: server.url, body: jobBody, seconds: SECONDS });
   const jobs = await load({ url: server.url, body: jobsBody, seconds: SECONDS });
   const jobAt1k = await load({ url: server.url, body: jobBody, seconds: SECONDS, overallRate: 1000 });
@@ -53,6 +60,17 @@ export async function run(): Promise<BenchReport> {
       hubResult = await measure(hub);
     } finally {
       await hub.stop();
+    }
+    // The same hub with the per-field rate limits on and counting, set so high that nothing is
+    // refused (the default hub has them off; its cost budget counts in both): what the rate
+    // limiter costs when one user's window holds every call of the run.
+    const counting = await startHub(dataDir, COUNTING_LIMITS);
+    let countingJob: LoadResult;
+    try {
+      await check(counting);
+      countingJob = await load({ url: counting.url, body: jobBody, seconds: SECONDS });
+    } finally {
+      await counting.stop();
     }
     const baseline = await startBaseline(join(dataDir, 'omtx.sqlite'), OWNER);
     let base: Measured;
@@ -78,7 +96,9 @@ export async function run(): Promise<BenchReport> {
       target: 'p99 ≤ 25 ms',
       met: h.p99 <= 25 && h.rps >= 950,
     });
-    const failures = [hubResult, base].flatMap((m) => Object.values(m) as LoadResult[]).reduce((s, r) => s + r.failures, 0);
+    const failures =
+      [hubResult, base].flatMap((m) => Object.values(m) as LoadResult[]).reduce((s, r) => s + r.failures, 0) +
+      countingJob.failures;
     return {
       name: 'HTTP: job(id) and jobs(first: 50)',
       method:
@@ -92,6 +112,14 @@ export async function run(): Promise<BenchReport> {
         throughput('jobs(first: 50), 50 connections', hubResult.jobs, base.jobs, 1000),
         latency('job(id) at 1,000 req/s', hubResult.jobAt1k, base.jobAt1k),
         latency('jobs(first: 50) at 1,000 req/s', hubResult.jobsAt1k, base.jobsAt1k),
+        {
+          name: 'job(id), 50 connections, rate limits counting (never reached)',
+          value: `${fmt(countingJob.rps, 0)} req/s (p50 ${countingJob.p50} ms, p99 ${countingJob.p99} ms)`,
+          baseline: `the hub without them: ${fmt(hubResult.job.rps, 0)} req/s`,
+          ratio: fmt(countingJob.rps / hubResult.job.rps, 2),
+          target: 'none (the cost of the security layer)',
+          met: true,
+        },
       ],
       notes: [`failed requests (errors, timeouts, non-2xx) over all runs: ${failures}`],
     };

@@ -31,7 +31,9 @@ export function seedIndividualJobs(sqliteFile: string, owner: string, count: num
 }
 
 function insertJobs(db: SqliteDatabase, owner: string, count: number, onProgress?: (done: number) => void): void {
-  const insert = db.prepare(`INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map(() => '?').join(', ')})`);
+  const insert = db.prepare(
+    `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`,
+  );
   const smiles = drugLikeSmiles(100);
   // A handful of template rows, so a million inserts do not each serialize JSON.
   const templates: JobRow[] = smiles.map((s, i) => {
@@ -50,32 +52,16 @@ function insertJobs(db: SqliteDatabase, owner: string, count: number, onProgress
   });
   const run = db.transaction(() => {
     for (let i = 0; i < count; i++) {
-      const t = templates[i % templates.length]!;
       const created = SEED_T0 + i;
-      insert.run(
-        seededJobId(i),
-        owner,
-        t.kind,
-        t.model,
-        t.name,
-        t.status,
-        t.ligand,
-        t.protein,
-        t.parameters,
-        null,
-        null,
-        t.result,
-        null,
-        t.affinity,
-        t.confidence,
-        1,
-        null,
-        created,
-        created + 60_000,
-        created + 1_000,
-        created + 60_000,
-        null,
-      );
+      insert.run({
+        ...templates[i % templates.length]!,
+        id: seededJobId(i),
+        idempotency_key: null,
+        created_at: created,
+        updated_at: created + 60_000,
+        started_at: created + 1_000,
+        completed_at: created + 60_000,
+      });
       if (onProgress && (i + 1) % 100_000 === 0) onProgress(i + 1);
     }
   });

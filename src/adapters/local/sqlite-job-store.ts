@@ -52,6 +52,7 @@ export const JOB_COLUMNS: (keyof JobRow)[] = [
   'attempts',
   'attempts_before_retry',
   'lease_expires_at',
+  'estimate_gpu_ms',
   'organization_id',
   'shared_with_org',
   'created_at',
@@ -60,12 +61,6 @@ export const JOB_COLUMNS: (keyof JobRow)[] = [
   'completed_at',
   'idempotency_key',
 ];
-
-/**
- * Columns a new job sets that came after `JOB_COLUMNS` was fixed (bench seeds insert
- * `JOB_COLUMNS` positionally and leave these at their defaults).
- */
-const LATER_JOB_COLUMNS: (keyof JobRow)[] = ['estimate_gpu_ms'];
 
 /**
  * The embedded JobStore on one SQLite file. Writes run in IMMEDIATE transactions (the
@@ -86,8 +81,9 @@ export class SqliteJobStore implements JobStore {
     private readonly onCommit: () => void = () => {},
   ) {
     migrateJobSchema(db);
-    const columns = [...JOB_COLUMNS, ...LATER_JOB_COLUMNS];
-    this.insertJob = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`);
+    this.insertJob = db.prepare(
+      `INSERT INTO jobs (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map((c) => '@' + c).join(', ')})`,
+    );
     this.insertBatch = db.prepare(
       `INSERT INTO batches (id, owner, name, model, status, protein, parameters, max_concurrent, total, pending, queued,
          running, completed, failed, cancelled, cancel_requested, usage_runtime_ms, usage_gpu_ms, usage_cost_nano_usd,
