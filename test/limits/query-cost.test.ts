@@ -52,8 +52,9 @@ describe('query cost (GitHub-like: page requests ÷ 100, rounded up, at least 1)
       query { b: batch(id: "x") { ...S } }
       fragment S on Batch { summary { top(n: 30) { batch { ... on Batch { children: jobs(first: 10) { nodes { id } } } } } } }`;
     const c = cost(query);
-    expect(c.requests).toBe(31);
-    expect(c.fields.map((f) => f.path.join('.'))).toEqual(['b.summary.top.batch.children', 'b.summary.top']);
+    // 30 top jobs × 1 page each, the top list itself, and the summary's weight of 10
+    expect(c.requests).toBe(41);
+    expect(c.fields.map((f) => f.path.join('.')).sort()).toEqual(['b.summary', 'b.summary.top', 'b.summary.top.batch.children']);
   });
 
   it('counts a subscription once, with changedJobs at its bound of 500', () => {
@@ -78,6 +79,13 @@ describe('query cost (GitHub-like: page requests ÷ 100, rounded up, at least 1)
     });
     expect(costlyFields(c)[0]!.message).toBe('Batch.export: 100 calls of 10 requests each (10.3 of the points)');
     expect(cost('{ batch(id: "x") { export(format: CSV) { url } } }').requests).toBe(10);
+  });
+
+  it('weighs Batch.summary at 10 requests a call: under the changed jobs of an event it is 500 aggregates', () => {
+    expect(cost('{ batch(id: "x") { summary { scored } } }').requests).toBe(10);
+    const perEvent = eventCost(cost('subscription { batchProgress(id: "x") { changedJobs { batch { summary { scored } } } } }'));
+    expect(perEvent).toMatchObject({ requests: 5_000, points: 50 });
+    expect(eventCost(cost('subscription { batchProgress(id: "x") { batch { summary { scored } } } }')).requests).toBe(10);
   });
 
   it("costs a subscription's event by its selection below the root field", () => {

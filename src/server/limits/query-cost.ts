@@ -27,9 +27,10 @@ const LIST_BOUNDS: Record<string, number> = { 'BatchProgressEvent.changedJobs': 
 /**
  * Fields that are not pages but whose every call is work of its own, in page requests per
  * call: `Batch.export` reads every child of the batch and writes a file (when the batch
- * changed since the last one), so asking for it under a page of 100 batches is 100 exports.
+ * changed since the last one), so asking for it under a page of 100 batches is 100 exports;
+ * `Batch.summary` aggregates over every scored child (best, mean, counts).
  */
-export const FIELD_WEIGHTS: Readonly<Record<string, number>> = { 'Batch.export': 10 };
+export const FIELD_WEIGHTS: Readonly<Record<string, number>> = { 'Batch.export': 10, 'Batch.summary': 10 };
 
 /** A page request (or a weighted field) in an operation and how often it runs. */
 export interface CostedField {
