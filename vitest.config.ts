@@ -18,5 +18,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Google's Firestore emulator (and the storage emulator) for the Google Cloud adapters.
+    globalSetup: ['test/support/emulators/global-setup.ts'],
   },
 });

@@ -9,6 +9,7 @@ import { authConfigFrom, authEnv, postureConfigFrom, type AuthConfig, type Postu
 import { quotaEnv, quotaSettingsFrom } from './services/quota-config.js';
 import type { QuotaSettings } from './services/quotas.js';
 import { webhookConfigFrom, webhookEnv, type WebhookConfig } from './webhooks/webhook-config.js';
+import { backendEnv, gcpConfigFrom, gcpEnv, type GcpConfig } from './adapters/gcp/gcp-config.js';
 
 const local = localMachineShape();
 
@@ -17,6 +18,9 @@ const local = localMachineShape();
  * override it). A wrong value stops the start with a message naming the variable.
  */
 const schema = z.object({
+  // local: SQLite + files in OMTX_DATA_DIR; gcp: Firestore, Cloud Storage, Cloud Tasks (gcp-config.ts).
+  ...backendEnv,
+  ...gcpEnv,
   OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
   OMTX_HOST: z.string().min(1).default('127.0.0.1'),
   OMTX_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
@@ -70,6 +74,8 @@ const schema = z.object({
 });
 
 export interface Config {
+  /** The Google Cloud adapters' settings when `OMTX_BACKEND=gcp`; null on the embedded default. */
+  gcp: GcpConfig | null;
   dataDir: string;
   host: string;
   port: number;
@@ -121,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parseEnv(schema, env, 'configuration');
   const auth = authConfigFrom(c, c.OMTX_HOST);
   return {
+    gcp: gcpConfigFrom(c, 'api'),
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_HOST,
     port: c.OMTX_PORT,

@@ -6,9 +6,8 @@ import type { BlobStore } from './ports/blob-store.js';
 import type { ChangeFeed } from './ports/change-feed.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import type { ServiceDeps } from './services/deps.js';
-import { SqliteTaskQueue } from './adapters/local/sqlite-task-queue.js';
-import type { FsBlobStore } from './adapters/local/fs-blob-store.js';
-import { openLocalAdapters } from './adapters/local/open-local-adapters.js';
+import { openApiAdapters } from './adapters/open-api-adapters.js';
+import type { SignedArtifactSource } from './server/artifact-route.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
 import { parseSmilesInParallel, warmRdkitWorkers } from './chemistry/parallel-chemistry.js';
 import { ModelCatalog } from './services/model-catalog.js';
@@ -20,10 +19,8 @@ import { WatchHub } from '../subscriptions/watch-hub.js';
 import { createLimits, type Limits } from './server/limits/limits.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { JwtVerifier } from './auth/jwt-verifier.js';
-import { SqliteApiKeyStore } from './adapters/local/sqlite-api-key-store.js';
 import { gpuSecondsEstimator } from './services/quotas.js';
 import type { WebhookStore } from './ports/webhook-store.js';
-import { SqliteWebhookStore } from './adapters/local/sqlite-webhook-store.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import type { BlockedResolution } from './webhooks/url-policy.js';
 import { webhookServerSecret } from './webhooks/server-secret.js';
@@ -36,7 +33,8 @@ export interface App {
   clock: () => Date;
   jobs: JobStore;
   blobs: BlobStore;
-  fsBlobs: FsBlobStore;
+  /** Serves the filesystem store's signed URLs at `/artifacts`; null when the store serves its own (GCS). */
+  artifactSource: SignedArtifactSource | null;
   queue: TaskQueue;
   feed: ChangeFeed;
   hub: WatchHub;
@@ -62,35 +60,13 @@ export interface AppOptions {
 }
 
 /**
- * The composition root of the embedded default: SQLite for jobs and the queue, files for
- * artifacts, the change log for the feed. The Google Cloud adapters plug in here.
+ * The composition root: the adapters `OMTX_BACKEND` picks (src/adapters/open-api-adapters.ts),
+ * then the services, loops and limits over them, the same for every backend.
  */
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? (() => new Date());
-  const {
-    db,
-    jobs,
-    feed,
-    blobs: fsBlobs,
-  } = openLocalAdapters(config.dataDir, config.publicUrl ?? `http://${config.host}:${config.port}`);
-  const queue = new SqliteTaskQueue(db, {
-    targetUrl: config.workerUrl ? new URL('tasks', withSlash(config.workerUrl)).href : 'http://127.0.0.1:9/unset',
-    maxConcurrentDispatches: config.dispatchConcurrency,
-    maxAttempts: config.taskMaxAttempts,
-    clock,
-    onTaskFailed: async (task) => {
-      const error = {
-        code: 'DISPATCH_FAILED',
-        message: `the worker did not accept the task after ${task.attempts} attempts (${task.lastError ?? `HTTP ${task.lastStatus}`})`,
-        retryable: true,
-      };
-      await jobs.abandon(task.payload.jobIds, error, clock());
-    },
-    onError: (error, during) => logger.error({ err: error, during }, 'task queue fault'),
-  });
-  // Without a worker the tasks wait in the queue and the jobs stay QUEUED (DESIGN.md).
-  if (config.workerUrl) queue.start();
-
+  const adapters = openApiAdapters(config, logger, clock);
+  const { jobs, queue, feed, blobs } = adapters;
   const chemistry = await loadRdkitChemistry();
   warmRdkitWorkers();
   // The address a webhook host resolved to stays in the log: the user's error does not name it.
@@ -104,8 +80,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     newId: randomUUID,
     shardSize: config.shardSize,
     boltzShardTimeLimitSeconds: config.cost.boltzShardTimeLimitSeconds,
-    blobs: fsBlobs,
-    msaStage: new MsaStage(fsBlobs, msaProviderFor(config), {
+    blobs,
+    msaStage: new MsaStage(blobs, msaProviderFor(config), {
       onFault: (error) => logger.error({ err: error }, 'dispatch after an MSA search failed'),
     }),
     rules: {
@@ -126,11 +102,11 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const stopReaper = startReaper(services, { intervalMs: config.reaperIntervalSeconds * 1000 }, (error) =>
     logger.error({ err: error }, 'reaper fault'),
   );
-  const apiKeys = new ApiKeys(new SqliteApiKeyStore(db), logger.child({ component: 'auth' }), {
+  const apiKeys = new ApiKeys(adapters.apiKeyStore, logger.child({ component: 'auth' }), {
     cacheSeconds: config.auth.apiKeyCacheSeconds,
     clock,
   });
-  const webhooks = new SqliteWebhookStore(db);
+  const { webhooks } = adapters;
   const webhookSecret = webhookServerSecret(config.dataDir, config.webhooks.secret);
   const secretFor = (owner: string) => webhookSigningSecret(webhookSecret, owner);
   const webhookDispatcher = startWebhookDispatcher(
@@ -146,8 +122,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     logger,
     clock,
     jobs,
-    blobs: fsBlobs,
-    fsBlobs,
+    blobs,
+    artifactSource: adapters.artifactSource,
     queue,
     feed,
     hub,
@@ -158,14 +134,12 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     jwt: config.auth.jwt ? new JwtVerifier(config.auth.jwt) : null,
     webhooks,
     webhookSigningSecret: secretFor,
-    setPublicUrl: (url) => fsBlobs.setPublicBaseUrl(url),
+    setPublicUrl: adapters.setPublicUrl,
     async close() {
       await stopReaper();
       await webhookDispatcher.stop();
       await services.msaStage.close();
-      await queue.close();
-      await feed.close();
-      await jobs.close();
+      await adapters.close();
       await limits.close();
     },
   };
@@ -179,8 +153,4 @@ function msaProviderFor(config: Config): MsaProvider | null {
     ...(config.msaServerAuth && { auth: config.msaServerAuth }),
     pollIntervalMs: config.msaPollSeconds * 1000,
   });
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }

@@ -4,11 +4,15 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from '../../src/env-settings.js';
 import { localMachineShape, priceEnv, pricesFrom } from '../../src/cost-settings.js';
 import type { InstanceShape, Prices } from '../../src/domain/cost.js';
+import { backendEnv, gcpConfigFrom, gcpEnv, type GcpConfig } from '../../src/adapters/gcp/gcp-config.js';
 
 const local = localMachineShape();
 
 /** Settings of the worker service, from its environment; a wrong one names the variable. */
 export const workerEnvSchema = z.object({
+  // local: the api's data directory; gcp: Firestore and Cloud Storage (src/adapters/gcp/gcp-config.ts).
+  ...backendEnv,
+  ...gcpEnv,
   OMTX_DATA_DIR: z.string().min(1).default('./.omtx'),
   OMTX_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   OMTX_WORKER_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -37,6 +41,8 @@ export const workerEnvSchema = z.object({
 });
 
 export interface WorkerConfig {
+  /** The Google Cloud adapters' settings when `OMTX_BACKEND=gcp`; null on the embedded default. */
+  gcp: GcpConfig | null;
   dataDir: string;
   host: string;
   port: number;
@@ -63,6 +69,7 @@ export interface WorkerConfig {
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const c = parseEnv(workerEnvSchema, env, 'worker configuration');
   return {
+    gcp: gcpConfigFrom(c, 'worker'),
     dataDir: resolve(c.OMTX_DATA_DIR),
     host: c.OMTX_WORKER_HOST,
     port: c.OMTX_WORKER_PORT ?? c.PORT ?? 8001,

@@ -120,6 +120,8 @@ export interface JobStore {
   batchStats(batchId: string): Promise<BatchStats>;
   /** Every job by status, for /metrics. */
   countJobsByStatus(): Promise<Record<JobStatus, number>>;
+  /** Resolves once the store answers a cheap read, rejects while it cannot: `/readyz` follows it. */
+  ping(): Promise<void>;
 
   close(): Promise<void>;
 }

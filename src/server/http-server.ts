@@ -10,6 +10,7 @@ import { attachGraphqlWs } from './graphql-ws.js';
 import { createMetrics, serveMetrics } from './metrics.js';
 import { serveGraphiql } from './graphiql/graphiql-page.js';
 import { serveArtifact } from './artifact-route.js';
+import { serveReadiness } from './readiness.js';
 import { repoRoot } from '../repo-root.js';
 import { assertSafeListen } from '../auth/auth-config.js';
 import { handleCors } from './cors.js';
@@ -69,13 +70,12 @@ export async function startServer(app: App): Promise<RunningServer> {
       return void res.end(JSON.stringify({ errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] }));
     }
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    if (path === '/readyz') {
-      return void res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ready\n');
-    }
+    if (path === '/readyz') return void serveReadiness(req, res, app.jobs, draining).catch(done);
     if (path === '/metrics') return void serveMetrics(req, res, metrics, app.config).catch(done);
     const corsPath = path.startsWith('/artifacts/') || path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`);
     if (corsPath && handleCors(req, res, app.config.posture.corsOrigins)) return;
-    if (path.startsWith('/artifacts/')) return void serveArtifact(req, res, app.fsBlobs).catch(done);
+    if (path.startsWith('/artifacts/') && app.artifactSource !== null)
+      return void serveArtifact(req, res, app.artifactSource).catch(done);
     if (path === GRAPHQL_PATH || path.startsWith(`${GRAPHQL_PATH}/`)) {
       if (app.config.posture.graphiql && serveGraphiql(req, res, { assetsDir: GRAPHIQL_ASSETS, graphqlPath: GRAPHQL_PATH }))
         return;

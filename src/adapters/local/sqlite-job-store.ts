@@ -406,6 +406,10 @@ export class SqliteJobStore implements JobStore {
     return counts;
   }
 
+  async ping(): Promise<void> {
+    this.stmt<[], unknown>('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
