@@ -2,12 +2,14 @@
 # Every check and test of OMTX-Hub, from a fresh clone: installs what is missing (Debian
 # packages when run as root, npm packages), then types, lint, schema freshness, and the
 # whole vitest suite (real SQLite files, real HTTP/WebSocket servers, real Vina runs,
-# headless Chromium for GraphiQL, a redis-server the shared rate-limit tests start). The
+# headless Chromium for GraphiQL, a redis-server the shared rate-limit tests start, Google's
+# Firestore emulator and firebase-tools' storage emulator for the Google Cloud adapters). The
 # README's test command; CI runs it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-system-packages.sh chromium autodock-vina openbabel redis-server
+scripts/install-firestore-emulator.sh
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
