@@ -126,6 +126,12 @@ export { ConfigError };
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const c = parseEnv(schema, env, 'configuration');
   const auth = authConfigFrom(c, c.OMTX_HOST);
+  if (c.OMTX_BACKEND === 'gcp' && c.OMTX_WEBHOOK_SECRET === undefined) {
+    // The data directory's key is per machine: api instances would sign webhooks differently.
+    throw new ConfigError(
+      'invalid configuration:\n  OMTX_WEBHOOK_SECRET is required when OMTX_BACKEND=gcp (every api instance must sign alike)',
+    );
+  }
   return {
     gcp: gcpConfigFrom(c, 'api'),
     dataDir: resolve(c.OMTX_DATA_DIR),
