@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Where Debian's `google-cloud-cli-firestore-emulator` package puts Google's emulator. */
@@ -32,7 +32,7 @@ export async function freePort(): Promise<number> {
  * on the same port starts empty. Each projectId is its own database, so suites share one
  * emulator by using their own projectId.
  */
-export async function startFirestoreEmulator(port?: number): Promise<RunningEmulator> {
+export async function startFirestoreEmulator(port?: number, options: { seedFromExport?: string } = {}): Promise<RunningEmulator> {
   if (!existsSync(FIRESTORE_EMULATOR_JAR)) {
     throw new Error(
       `Google's Firestore emulator is not installed (${FIRESTORE_EMULATOR_JAR} is missing). ` +
@@ -51,12 +51,33 @@ export async function startFirestoreEmulator(port?: number): Promise<RunningEmul
       '--host=127.0.0.1',
       `--port=${chosen}`,
       '--project_id=omtx-test',
+      ...(options.seedFromExport ? [`--seed_from_export=${options.seedFromExport}`] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const host = `127.0.0.1:${chosen}`;
   await waitUntilServing(child, `http://${host}/`, 'Firestore emulator');
   return { host, port: chosen, stop: () => stopChild(child) };
+}
+
+/**
+ * Writes the emulator's documents of `projectId` under `dir` (which must exist) and returns
+ * the export's metadata file, which `startFirestoreEmulator(port, { seedFromExport })` loads:
+ * how a test stops and restarts the in-memory emulator without losing what it held.
+ * (`--export-on-exit` does nothing when the process is simply stopped.)
+ */
+export async function exportFirestoreEmulator(host: string, projectId: string, dir: string): Promise<string> {
+  const response = await fetch(`http://${host}/emulator/v1/projects/${projectId}:export`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ database: `projects/${projectId}/databases/(default)`, export_directory: dir }),
+  });
+  if (!response.ok) throw new Error(`exporting the Firestore emulator: HTTP ${response.status} ${await response.text()}`);
+  const metadata = readdirSync(dir, { recursive: true })
+    .map(String)
+    .find((file) => file.endsWith('.overall_export_metadata'));
+  if (metadata === undefined) throw new Error(`the Firestore emulator wrote no export metadata under ${dir}`);
+  return `${dir}/${metadata}`;
 }
 
 /** Resolves once `url` answers; rejects with the process's output when it exits first. */
