@@ -67,6 +67,11 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
       expect(got?.info).toEqual({ key: 'batches/b1/summary.json', contentType: 'application/json', sizeBytes: 2 });
     });
 
+    it('refuses a content type that is not a media type (a header injection) and stores nothing', async () => {
+      await expect(store.put('jobs/j1/x', 'x', 'text/plain\r\nX-Evil: 1')).rejects.toThrow(/invalid content type/);
+      expect(await store.stat('jobs/j1/x')).toBeNull();
+    });
+
     it('answers null for a key that was never stored', async () => {
       expect(await store.get('jobs/nope/results.json')).toBeNull();
       expect(await store.stat('jobs/nope/results.json')).toBeNull();

@@ -3,6 +3,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
+import { assertValidBlobKey, assertValidContentType, isValidContentType } from '../../ports/blob-key.js';
 
 /** Where and how an {@link FsBlobStore} keeps blobs and signs their URLs. */
 export interface FsBlobStoreOptions {
@@ -21,41 +22,6 @@ export type SignedRequestCheck = 'valid' | 'invalid' | 'expired';
 export interface BlobReadHandle {
   info: BlobInfo;
   stream: ReadStream;
-}
-
-/** Thrown for a key that is not a clean relative path inside the store. */
-export class InvalidBlobKeyError extends Error {
-  readonly code = 'BLOB.INVALID_KEY';
-  constructor(
-    readonly key: string,
-    reason: string,
-  ) {
-    super(
-      `invalid blob key ${JSON.stringify(key)}: ${reason}; expected a relative path like "batches/{id}/jobs/{id}/results.json"`,
-    );
-  }
-}
-
-// A media type with optional parameters; anything else (CR/LF above all) would
-// end up in a Content-Type response header.
-const CONTENT_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=("[^"\r\n]*"|[\w!#$&^.+-]+))*$/;
-
-/**
- * Throws {@link InvalidBlobKeyError} unless `key` is `segment/segment/…` with no
- * empty, `.` or `..` segment, no leading slash, no backslash and no control
- * character, so that joining it under the root can never leave the root.
- */
-export function assertValidBlobKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw new InvalidBlobKeyError(String(key), 'empty');
-  if (key.length > 1024) throw new InvalidBlobKeyError(key, 'longer than 1024 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidBlobKeyError(key, 'contains a control character (NUL, newline, …)');
-  if (key.includes('\\')) throw new InvalidBlobKeyError(key, 'contains a backslash');
-  if (key.startsWith('/') || /^[a-z]:/i.test(key)) throw new InvalidBlobKeyError(key, 'is absolute');
-  for (const segment of key.split('/')) {
-    if (segment === '') throw new InvalidBlobKeyError(key, 'has an empty segment (leading, trailing or double slash)');
-    if (segment === '.' || segment === '..') throw new InvalidBlobKeyError(key, `has a "${segment}" segment`);
-  }
 }
 
 /** `key` percent-encoded segment by segment, so slashes stay path separators. */
@@ -114,11 +80,7 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, body: Uint8Array | string, contentType: string): Promise<BlobInfo> {
     const objectPath = this.objectPath(key);
-    if (!CONTENT_TYPE.test(contentType)) {
-      throw new Error(
-        `invalid content type ${JSON.stringify(contentType)} for blob ${key}: expected type/subtype with optional ;name=value parameters`,
-      );
-    }
+    assertValidContentType(key, contentType);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const meta: BlobMeta = { contentType };
     const tmpDir = join(this.rootDir, 'tmp');
@@ -200,7 +162,7 @@ export class FsBlobStore implements BlobStore {
   private async readContentType(key: string): Promise<string> {
     try {
       const meta = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as Partial<BlobMeta>;
-      if (typeof meta.contentType === 'string' && CONTENT_TYPE.test(meta.contentType)) return meta.contentType;
+      if (typeof meta.contentType === 'string' && isValidContentType(meta.contentType)) return meta.contentType;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
