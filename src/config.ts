@@ -15,9 +15,10 @@ const local = localMachineShape();
 
 /**
  * Every setting, read once at start from the environment (and `omtx serve` flags, which
- * override it). A wrong value stops the start with a message naming the variable.
+ * override it). A wrong value stops the start with a message naming the variable. Terraform
+ * sets only these on the api service (test/deploy/terraform.test.ts).
  */
-const schema = z.object({
+export const apiEnvSchema = z.object({
   // local: SQLite + files in OMTX_DATA_DIR; gcp: Firestore, Cloud Storage, Cloud Tasks (gcp-config.ts).
   ...backendEnv,
   ...gcpEnv,
@@ -96,7 +97,7 @@ export interface Config {
   maxQueryDepth: number;
   maxAliases: number;
   maxBodyBytes: number;
-  logLevel: z.infer<typeof schema>['OMTX_LOG_LEVEL'];
+  logLevel: z.infer<typeof apiEnvSchema>['OMTX_LOG_LEVEL'];
   shutdownGraceSeconds: number;
   cost: CostConfig;
   /** Rate limits per field, query cost and its budget, the token limit. */
@@ -124,7 +125,7 @@ export { ConfigError };
 
 /** Parses settings from `env`; throws ConfigError listing each bad variable and what it allows. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const c = parseEnv(schema, env, 'configuration');
+  const c = parseEnv(apiEnvSchema, env, 'configuration');
   const auth = authConfigFrom(c, c.OMTX_HOST);
   if (c.OMTX_BACKEND === 'gcp' && c.OMTX_WEBHOOK_SECRET === undefined) {
     // The data directory's key is per machine: api instances would sign webhooks differently.
@@ -173,7 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** Basic auth or an API key, never both (Boltz refuses both too); a half-given pair is an error. */
-function msaServerAuth(c: z.infer<typeof schema>): MsaServerAuth | null {
+function msaServerAuth(c: z.infer<typeof apiEnvSchema>): MsaServerAuth | null {
   const basic = c.OMTX_MSA_SERVER_USERNAME !== undefined || c.OMTX_MSA_SERVER_PASSWORD !== undefined;
   if (basic && c.OMTX_MSA_SERVER_API_KEY !== undefined) {
     throw new ConfigError(
