@@ -20,7 +20,7 @@ interface Manifest {
 /**
  * Writes a batch's ranked results as one file under `batches/{id}/` and returns it. The file
  * is made on the first request and reused until the batch changes (its `updatedAt` is the
- * version, kept in `batches/{id}/exports.json`). Rank follows affinity, lowest first; jobs
+ * version, kept in `batches/{id}/exports.json`) or the file is deleted. Rank follows affinity, lowest first; jobs
  * without one are listed after the ranked ones with no rank. SDF holds the top pose of each
  * child whose runner wrote `poses.sdf`; null when no child has one.
  */
@@ -34,7 +34,9 @@ export async function exportBatch(
   const manifest: Manifest = stored ? (JSON.parse(stored.body.toString('utf8')) as Manifest) : {};
   const version = batch.updatedAt.getTime();
   const cached = manifest[format];
-  if (cached && cached.version === version) return cached.artifact;
+  // The file may be gone while its manifest entry stays: the bucket's lifecycle rule deletes
+  // exports by age (deploy/terraform/storage.tf), and a later export rewrites the manifest.
+  if (cached && cached.version === version && (await deps.blobs.stat(cached.artifact.key)) !== null) return cached.artifact;
 
   const rows = await rankedChildren(deps.jobs, batch.id);
   const body = format === 'CSV' ? toCsv(batch, rows) : format === 'JSON' ? toJson(batch, rows) : await toSdf(deps.blobs, rows);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadRdkitModule } from '../../src/chemistry/rdkit-module.js';
 import {
   cheapVinaBatch,
@@ -53,6 +55,16 @@ describe('results of a real VINA screen', () => {
     expect(rows[0]).toBe('rank,index,name,input_smiles,canonical_smiles,affinity,unit,confidence,status,error');
     const names = rows.slice(1).map((r) => r.split(',')[2]);
     expect(names).toEqual(ranked.map((e) => e.node.name));
+  });
+
+  it('makes an export again when its file was deleted (the bucket expires exports by age)', async () => {
+    const first = (await api.request(BatchExportDocument, { id: batchId, format: 'CSV' })).data!.batch!.export!;
+    const csv = await (await fetch(first.url)).text();
+    rmSync(join(dataDir, 'blobs', 'objects', 'batches', batchId, first.name));
+    const again = (await api.request(BatchExportDocument, { id: batchId, format: 'CSV' })).data!.batch!.export!;
+    const response = await fetch(again.url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(csv);
   });
 
   it('exports the top pose of each child as SDF that RDKit reads, with hydrogens and the score', async () => {
