@@ -1,5 +1,5 @@
-import { createHash, createVerify, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash, createVerify, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
@@ -7,31 +7,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { describeBlobStoreContract } from '../../ports/blob-store.contract.js';
 import { InvalidBlobKeyError } from '../../ports/blob-key.js';
 import { createStorageClient, GcsBlobStore, MAX_SIGNED_URL_SECONDS } from './gcs-blob-store.js';
+import { writeThrowawayServiceAccountKey } from '../../../test/support/emulators/service-account-key.js';
 
-// The storage emulator checks no signature, so a throwaway key signs the URLs; the test
-// that verifies signatures does so itself, with the public half.
-const { privateKey, publicKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
-const clientEmail = 'omtx-api@omtx-test.iam.gserviceaccount.com';
 const emulatorUrl = inject('storageEmulatorHost');
 let keyDir: string;
 let signingKeyFile: string;
+let publicKey: string;
+let clientEmail: string;
 let storage: Storage;
 
 beforeAll(async () => {
   keyDir = await mkdtemp(join(tmpdir(), 'gcs-blob-store-'));
-  signingKeyFile = join(keyDir, 'key.json');
-  const key = {
-    type: 'service_account',
-    project_id: 'omtx-test',
-    private_key_id: 'k1',
-    private_key: privateKey,
-    client_email: clientEmail,
-  };
-  await writeFile(signingKeyFile, JSON.stringify(key));
+  // The storage emulator checks no signature, so a throwaway key signs the URLs; the test
+  // that verifies signatures does so itself, with the public half.
+  ({ path: signingKeyFile, publicKey, clientEmail } = writeThrowawayServiceAccountKey(keyDir, 'omtx-test'));
   // The client is built the way production builds it; the SDK reads this variable itself.
   vi.stubEnv('STORAGE_EMULATOR_HOST', emulatorUrl);
   storage = createStorageClient({ projectId: 'omtx-test', signingKeyFile });
