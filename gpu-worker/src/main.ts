@@ -1,20 +1,21 @@
 import { pino } from 'pino';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.js';
-import { openLocalAdapters } from '../../src/adapters/local/open-local-adapters.js';
+import { openWorkerAdapters } from './worker-adapters.js';
 import { startWorkerServer, type RunningWorker } from './worker-server.js';
 import { Semaphore } from './semaphore.js';
 import { createRunnerRegistry, type RunnerRegistry } from './runners/registry.js';
 
 /**
- * Starts the worker over the embedded adapters of `config.dataDir` (the same SQLite file and
- * artifact directory as the api). The Cloud Run worker opens the Google Cloud adapters instead.
+ * Starts the worker over the adapters `OMTX_BACKEND` picks: the api's data directory (the same
+ * SQLite file and artifact directory) by default, Firestore and the bucket on Google Cloud.
  */
 export async function startWorker(
   config: WorkerConfig,
   runners: RunnerRegistry = createRunnerRegistry(config),
 ): Promise<RunningWorker & { closeAll(): Promise<void> }> {
   const logger = pino({ level: config.logLevel, base: { service: 'omtx-worker' } });
-  const { jobs, blobs, feed } = openLocalAdapters(config.dataDir, 'http://unused.invalid');
+  const adapters = openWorkerAdapters(config);
+  const { jobs, blobs } = adapters;
   const shutdown = new AbortController();
   const running = await startWorkerServer(
     {
@@ -40,8 +41,7 @@ export async function startWorker(
       // as INTERRUPTED, the task answers 503, and the queue delivers it to another worker.
       shutdown.abort();
       await running.close();
-      await feed.close();
-      await jobs.close();
+      await adapters.close();
     },
   };
 }

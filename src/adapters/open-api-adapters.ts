@@ -7,6 +7,8 @@ import type { TaskQueue } from '../ports/task-queue.js';
 import type { ApiKeyStore } from '../ports/api-key-store.js';
 import type { WebhookStore } from '../ports/webhook-store.js';
 import type { SignedArtifactSource } from '../server/artifact-route.js';
+import { openGcpAdapters } from './gcp/open-gcp-adapters.js';
+import { cloudTasksQueueFrom } from './gcp/cloud-tasks-queue.js';
 import { openLocalAdapters } from './local/open-local-adapters.js';
 import { SqliteTaskQueue } from './local/sqlite-task-queue.js';
 import { SqliteApiKeyStore } from './local/sqlite-api-key-store.js';
@@ -33,7 +35,18 @@ export function openApiAdapters(config: Config, logger: Logger, clock: () => Dat
     if (tasksUrl === null || config.gcp.tasks === null) {
       throw new Error('OMTX_BACKEND=gcp needs OMTX_WORKER_URL: Cloud Tasks POSTs each task to the worker service');
     }
-    throw new Error('GCP_PLACEHOLDER');
+    const gcp = openGcpAdapters(config.gcp);
+    const queue = cloudTasksQueueFrom(config.gcp.projectId, config.gcp.tasks, tasksUrl);
+    return {
+      ...gcp,
+      queue,
+      artifactSource: null,
+      setPublicUrl: () => {},
+      async close() {
+        await queue.close();
+        await gcp.close();
+      },
+    };
   }
 
   const local = openLocalAdapters(config.dataDir, config.publicUrl ?? `http://${config.host}:${config.port}`);

@@ -5,13 +5,19 @@ import { openSqlite } from '../adapters/local/sqlite/database.js';
 import { SqliteApiKeyStore } from '../adapters/local/sqlite-api-key-store.js';
 import { ApiKeys } from '../auth/api-keys.js';
 import { DomainError } from '../domain/errors.js';
+import { z } from 'zod';
+import type { ApiKeyStore } from '../ports/api-key-store.js';
+import { ConfigError, parseEnv } from '../env-settings.js';
+import { backendEnv, gcpEnv } from '../adapters/gcp/gcp-config.js';
+import { createFirestoreClient } from '../adapters/gcp/firestore-client.js';
+import { FirestoreApiKeyStore } from '../adapters/gcp/firestore-api-key-store.js';
 
 export const KEYS_USAGE = `usage: omtx keys create --user ID [--org ID] [--name NAME] [--data-dir DIR]
        omtx keys list --user ID [--all] [--data-dir DIR]
        omtx keys revoke --user ID --id KEY_ID [--data-dir DIR]
 
-Manages API keys in the data directory's store (OMTX_DATA_DIR, ./.omtx by default), without
-a running api: the first key of a deployment that requires authentication comes from here.
+Manages API keys in the store the api reads: the data directory's (OMTX_DATA_DIR, ./.omtx by
+default), or Firestore's with OMTX_BACKEND=gcp and OMTX_GCP_PROJECT, without a running api: the first key of a deployment that requires authentication comes from here.
 create prints the key once, on stdout; store it now. Audit entries go to stderr.`;
 
 /** `omtx keys …`: returns the exit code. */
@@ -45,10 +51,9 @@ export async function runKeysCommand(argv: string[], env: Record<string, string 
     console.error(KEYS_USAGE);
     return 2;
   }
-  const dataDir = resolve(values['data-dir'] ?? env.OMTX_DATA_DIR ?? './.omtx');
-  const db = openSqlite(join(dataDir, 'omtx.sqlite'));
+  const store = openApiKeyStore(env, values['data-dir']);
   const audit = pino({ base: { service: 'omtx-cli' } }, pino.destination(2));
-  const keys = new ApiKeys(new SqliteApiKeyStore(db), audit, { cacheSeconds: 0, clock: () => new Date() });
+  const keys = new ApiKeys(store.keys, audit, { cacheSeconds: 0, clock: () => new Date() });
   const actor = { id: `cli:${env.USER ?? 'unknown'}`, credential: 'cli', apiKeyId: null };
   try {
     if (action === 'create') {
@@ -87,6 +92,28 @@ export async function runKeysCommand(argv: string[], env: Record<string, string 
     throw error;
   } finally {
     audit.flush();
-    db.close();
+    await store.close();
   }
+}
+
+const keyStoreEnv = z.object({
+  ...backendEnv,
+  OMTX_GCP_PROJECT: gcpEnv.OMTX_GCP_PROJECT,
+  OMTX_FIRESTORE_DATABASE: gcpEnv.OMTX_FIRESTORE_DATABASE,
+});
+
+/** The key store the api of this environment reads: the data directory's, or Firestore's (`OMTX_BACKEND=gcp`). */
+function openApiKeyStore(
+  env: Record<string, string | undefined>,
+  dataDirFlag: string | undefined,
+): { keys: ApiKeyStore; close(): Promise<void> } {
+  const c = parseEnv(keyStoreEnv, env, 'configuration');
+  if (c.OMTX_BACKEND === 'gcp') {
+    if (c.OMTX_GCP_PROJECT === undefined)
+      throw new ConfigError('invalid configuration:\n  OMTX_GCP_PROJECT is required when OMTX_BACKEND=gcp');
+    const db = createFirestoreClient({ projectId: c.OMTX_GCP_PROJECT, databaseId: c.OMTX_FIRESTORE_DATABASE });
+    return { keys: new FirestoreApiKeyStore(db), close: () => db.terminate() };
+  }
+  const db = openSqlite(join(resolve(dataDirFlag ?? env.OMTX_DATA_DIR ?? './.omtx'), 'omtx.sqlite'));
+  return { keys: new SqliteApiKeyStore(db), close: async () => void db.close() };
 }
