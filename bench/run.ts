@@ -1,5 +1,5 @@
 /**
- * Runs the benchmarks: `npm run bench` runs them all (http, paging, submit, subscriptions,
+ * Runs the benchmarks: `npm run bench` runs them all (http, paging, submit, subscriptions, gcp,
  * validation, vina, orchestration), `npm run bench -- http submit` the named ones. Prints
  * one markdown report and keeps it in bench/.data/last-run.md (copy the figures into
  * bench/RESULTS.md with the machine line). BENCH_CPU_PROF=1 writes CPU
@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   paging: async () => (await import('./paging.bench.js')).run(),
   submit: async () => (await import('./submit.bench.js')).run(),
   subscriptions: async () => (await import('./subscriptions.bench.js')).run(),
+  gcp: async () => (await import('./gcp-stores.bench.js')).run(),
   // The colleague's vitest bench of validateBatch through RDKit, run as it is.
   validation: async () => {
     const started = performance.now();
