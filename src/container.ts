@@ -10,7 +10,7 @@ import { openApiAdapters } from './adapters/open-api-adapters.js';
 import type { SignedArtifactSource } from './server/artifact-route.js';
 import { loadRdkitChemistry } from './chemistry/rdkit-chemistry.js';
 import { parseSmilesInParallel, warmRdkitWorkers } from './chemistry/parallel-chemistry.js';
-import { ModelCatalog } from './services/model-catalog.js';
+import { ModelCatalog, workerModelsOverHttp, workerModelsReport, type WorkerModelsSource } from './services/model-catalog.js';
 import { MsaStage } from './services/msa-stage.js';
 import { ColabFoldMsaClient } from './adapters/msa/colabfold-msa-client.js';
 import type { MsaProvider } from './ports/msa-provider.js';
@@ -127,7 +127,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     queue,
     feed,
     hub,
-    models: new ModelCatalog(config.workerUrl),
+    models: new ModelCatalog(modelsSourceFor(config, blobs)),
     services,
     limits,
     apiKeys,
@@ -153,4 +153,10 @@ function msaProviderFor(config: Config): MsaProvider | null {
     ...(config.msaServerAuth && { auth: config.msaServerAuth }),
     pollIntervalMs: config.msaPollSeconds * 1000,
   });
+}
+
+/** The worker's own `GET /models` on the embedded default; its stored report on Google Cloud. */
+function modelsSourceFor(config: Config, blobs: BlobStore): WorkerModelsSource | null {
+  if (config.gcp !== null) return workerModelsReport(blobs);
+  return config.workerUrl === null ? null : workerModelsOverHttp(config.workerUrl);
 }

@@ -4,6 +4,8 @@ import { openWorkerAdapters } from './worker-adapters.js';
 import { startWorkerServer, type RunningWorker } from './worker-server.js';
 import { Semaphore } from './semaphore.js';
 import { createRunnerRegistry, type RunnerRegistry } from './runners/registry.js';
+import type { BlobStore } from '../../src/ports/blob-store.js';
+import { WORKER_MODELS_KEY } from '../../src/domain/artifact-keys.js';
 
 /**
  * Starts the worker over the adapters `OMTX_BACKEND` picks: the api's data directory (the same
@@ -34,6 +36,9 @@ export async function startWorker(
     config.port,
   );
   logger.info({ url: running.url }, 'OMTX-Hub worker listening');
+  await reportModels(blobs, runners).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not store the models report; the api will say the worker has not reported'),
+  );
   return {
     ...running,
     async closeAll() {
@@ -58,4 +63,13 @@ export async function runWorkerCommand(env: Record<string, string | undefined>, 
     // Started by `omtx serve`: its stdin pipe closes when the api dies, even by SIGKILL.
     process.stdin.on('close', stop).resume();
   }
+}
+
+/**
+ * Stores what this worker can run where the api reads it on Google Cloud (see
+ * `workerModelsReport`): the api never wakes the GPU service to list models.
+ */
+async function reportModels(blobs: BlobStore, runners: RunnerRegistry): Promise<void> {
+  const report = { models: await runners.describe(), reportedAt: new Date().toISOString() };
+  await blobs.put(WORKER_MODELS_KEY, JSON.stringify(report), 'application/json');
 }

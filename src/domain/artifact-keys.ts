@@ -12,3 +12,10 @@ export function artifactKey(job: Pick<Job, 'id' | 'batchId'>, name: string): str
 export function failureLogKey(job: Pick<Job, 'id' | 'batchId'>): string {
   return artifactKey(job, 'failed-attempt/log.txt');
 }
+
+/**
+ * The worker's last report of what it can run (`GET /models`' body), written when it starts
+ * on Google Cloud: the api reads it there instead of calling a GPU service that scales to
+ * zero (a call would start an L4 instance, and needs an ID token).
+ */
+export const WORKER_MODELS_KEY = 'service/worker-models.json';

@@ -11,7 +11,7 @@ import {
   type OmtxWorker,
 } from '../support/omtx-process.js';
 import { startGcpTestBackend, type GcpTestBackend } from '../support/emulators/gcp-backend.js';
-import { BatchExportDocument, BatchProgressDocument } from '../../schema/__generated__/graphql.js';
+import { BatchExportDocument, BatchProgressDocument, ModelsDocument } from '../../schema/__generated__/graphql.js';
 
 // OMTX-Hub as it runs on Google Cloud, with the emulators standing in for the services: two
 // `omtx serve` instances and one `omtx worker`, all with OMTX_BACKEND=gcp, share one Firestore
@@ -80,4 +80,16 @@ describe('two api instances and a worker on the Google Cloud adapters', () => {
     const again = (await b.request(BatchExportDocument, { id, format: 'CSV' })).data!.batch!.export!;
     expect(new URL(again.url).pathname).toBe(url.pathname);
   }, 240_000);
+
+  it('lists the models from the report the worker stored when it started, on either instance', async () => {
+    for (const api of [a, b]) {
+      const { data } = await api.request(ModelsDocument, {});
+      const vina = data!.models.find((m) => m.name === 'VINA')!;
+      expect(vina).toMatchObject({ available: true, unavailableReason: null });
+      const boltz = data!.models.find((m) => m.name === 'BOLTZ2')!;
+      // No GPU or Boltz weights here: the worker said why, and the api repeats it.
+      expect(boltz.available).toBe(false);
+      expect(boltz.unavailableReason).not.toMatch(/could not be read/);
+    }
+  });
 });
