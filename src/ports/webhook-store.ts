@@ -6,6 +6,11 @@
 
 export type WebhookEvent = 'batch.completed' | 'batch.failed' | 'batch.cancelled';
 
+/** The event a batch's terminal status sends. */
+export function webhookEventOf(status: string): WebhookEvent {
+  return `batch.${status.toLowerCase()}` as WebhookEvent;
+}
+
 /** One terminal state of one batch, to be POSTed to its webhook. */
 export interface WebhookDelivery {
   /** `<batchId>:<ms the batch ended>`: receivers de-duplicate on it (`X-OMTX-Delivery`). */

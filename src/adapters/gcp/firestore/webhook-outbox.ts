@@ -1,6 +1,6 @@
 import { Timestamp, type Firestore, type Transaction } from '@google-cloud/firestore';
 // The event name is one rule for both backends; it lives beside the SQLite outbox today.
-import { webhookEventOf } from '../../local/sqlite/webhook-schema.js';
+import { webhookEventOf } from '../../../ports/webhook-store.js';
 
 /**
  * The webhook outbox in Firestore, the layout of the SQLite one (`webhook-schema.ts`):

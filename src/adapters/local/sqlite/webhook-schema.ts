@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from './database.js';
+import { webhookEventOf } from '../../../ports/webhook-store.js';
 
 /**
  * The webhook outbox of the embedded store.
@@ -49,11 +50,6 @@ CREATE INDEX IF NOT EXISTS webhook_attempts_by_batch ON webhook_attempts (batch_
 /** Creates the webhook tables if missing; safe on every start and beside the other stores. */
 export function migrateWebhookSchema(db: SqliteDatabase): void {
   db.exec(DDL);
-}
-
-/** The event a batch's terminal status sends. */
-export function webhookEventOf(status: string): string {
-  return `batch.${status.toLowerCase()}`;
 }
 
 /**
