@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/support/free-port.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,19 +21,6 @@ export interface ServerProcess {
   rssMiB(): number;
   /** SIGTERM, then waits for exit (a CPU profile, when asked for, is written on exit). */
   stop(): Promise<void>;
-}
-
-/** A port free right now on 127.0.0.1 (the child binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `--cpu-prof` for the server under test when BENCH_CPU_PROF=1, profiles in bench/.data/profiles. */

@@ -4,7 +4,7 @@
  * batch to its end, the machine line and a CPU-profile summary.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../test/support/free-port.js';
 import { machineSummary as coreMachineSummary } from '../support/machine.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
+import { queueSettings } from '../support/emulators/cloud-tasks/deploy-queue-settings.js';
 
 /**
  * deploy/terraform as data, for the deploy tests: every file parsed by HashiCorp's own HCL
@@ -162,22 +163,6 @@ function reference(tf: Terraform, expr: string): unknown {
 function evaluateExpression(tf: Terraform, text: string): unknown {
   const whole = /^\$\{([^{}]+)\}$/.exec(text);
   return whole ? reference(tf, whole[1]!.trim()) : evaluate(tf, text);
-}
-
-/** deploy/terraform/queue-settings.json: the Cloud Tasks queue as Terraform creates it. */
-export interface QueueSettings {
-  name: string;
-  maxDispatchesPerSecond: number;
-  maxConcurrentDispatches: number;
-  maxAttempts: number;
-  minBackoffSeconds: number;
-  maxBackoffSeconds: number;
-  maxDoublings: number;
-  dispatchDeadlineSeconds: number;
-}
-
-export function queueSettings(): QueueSettings {
-  return JSON.parse(readFileSync(join(ROOT, TERRAFORM_DIR, 'queue-settings.json'), 'utf8')) as QueueSettings;
 }
 
 /** A Cloud Run v2 service's one container. */

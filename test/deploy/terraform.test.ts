@@ -11,7 +11,6 @@ import {
   loadTerraform,
   parseTerraformFiles,
   PLACEHOLDERS,
-  queueSettings,
   resource,
   ROOT,
   serviceEnv,
@@ -20,6 +19,7 @@ import {
   type Block,
   type Terraform,
 } from './terraform-config.js';
+import { queueSettings } from '../support/emulators/cloud-tasks/deploy-queue-settings.js';
 
 /**
  * No Google endpoint is reachable here, so `terraform plan` never runs: this parses every

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../free-port.js';
 
 /** Where Debian's `google-cloud-cli-firestore-emulator` package puts Google's emulator. */
 export const FIRESTORE_EMULATOR_JAR =
@@ -12,18 +12,6 @@ export interface RunningEmulator {
   host: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on loopback (the emulators take no port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

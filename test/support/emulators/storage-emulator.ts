@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, stopChild, waitUntilServing } from './firestore-emulator.js';
+import { stopChild, waitUntilServing } from './firestore-emulator.js';
+import { freePort } from '../free-port.js';
 
 /**
  * firebase-tools' Cloud Storage emulator (Node code) started from code, because

@@ -4,7 +4,8 @@ import type { FakeQueueSettings } from './fake-queue.js';
 /** The queue's numbers as deploy/terraform/tasks.tf gives them to the real queue. */
 const DEPLOY_QUEUE_SETTINGS = new URL('../../../../deploy/terraform/queue-settings.json', import.meta.url);
 
-interface DeployQueueSettings {
+/** deploy/terraform/queue-settings.json: the Cloud Tasks queue as Terraform creates it. */
+export interface QueueSettings {
   name: string;
   maxDispatchesPerSecond: number;
   maxConcurrentDispatches: number;
@@ -12,6 +13,11 @@ interface DeployQueueSettings {
   minBackoffSeconds: number;
   maxBackoffSeconds: number;
   maxDoublings: number;
+  dispatchDeadlineSeconds: number;
+}
+
+export function queueSettings(): QueueSettings {
+  return JSON.parse(readFileSync(DEPLOY_QUEUE_SETTINGS, 'utf8')) as QueueSettings;
 }
 
 /**
@@ -19,7 +25,7 @@ interface DeployQueueSettings {
  * that behaves as the deployed one (backoffs of seconds: for end-to-end runs, not the contract).
  */
 export function deployQueueSettings(project: string, location: string): FakeQueueSettings {
-  const deploy = JSON.parse(readFileSync(DEPLOY_QUEUE_SETTINGS, 'utf8')) as DeployQueueSettings;
+  const deploy = queueSettings();
   return {
     queueName: `projects/${project}/locations/${location}/queues/${deploy.name}`,
     maxDispatchesPerSecond: deploy.maxDispatchesPerSecond,
