@@ -20,10 +20,11 @@ export interface FirestoreChangeFeedOptions {
   /** How long `flush` waits for a listener to deliver what a read already sees. @default 10_000 // milliseconds */
   flushTimeoutMs?: number;
   /**
-   * Fault injection for tests: called with each listener started and a function that fails it
-   * as the SDK's `onError` would (the feed then re-establishes it).
+   * Fault injection and counting for tests: called with each listener started (its key, e.g.
+   * `batch:{id}:children`) and a function that fails it as the SDK's `onError` would (the feed
+   * then re-establishes it). What it returns, if a function, is called when that listener stops.
    */
-  onListen?: (key: string, fail: (error: Error) => void) => void;
+  onListen?: (key: string, fail: (error: Error) => void) => void | (() => void);
 }
 
 /** One `onSnapshot` of a watched object: a document or a batch's changed children. */
@@ -36,6 +37,8 @@ interface Listener {
   pending(): Promise<(() => boolean) | null>;
   failures: number;
   timer: NodeJS.Timeout | null;
+  /** What `onListen` asked to be told when this start of the listener stops. */
+  stopped?: (() => void) | undefined;
 }
 
 interface Upstream {
@@ -140,10 +143,13 @@ export class FirestoreChangeFeed implements ChangeFeed {
   private startListener(l: Listener): void {
     if (this.closed) return;
     l.stop = l.start();
-    this.options.onListen?.(l.key, (error) => this.failed(l, error));
+    const stopped = this.options.onListen?.(l.key, (error) => this.failed(l, error));
+    l.stopped = typeof stopped === 'function' ? stopped : undefined;
   }
 
   private stopListener(l: Listener): void {
+    if (l.stop) l.stopped?.();
+    l.stopped = undefined;
     l.stop?.();
     l.stop = null;
     if (l.timer) clearTimeout(l.timer);

@@ -20,5 +20,9 @@ async function makeHarness(): Promise<StoreHarness> {
   };
 }
 
-describeJobStoreContract('Firestore', makeHarness, { randomSteps: 300 });
+// 120 random steps, not the default 300: each step re-reads the whole 200-child batch, its
+// shards and its stats through the emulator (~65 ms a step), and CI runs this file on a
+// shared 2-vCPU machine with the whole suite. 120 steps still reach the cancel at step 102
+// and every operation many times over; the SQLite store runs the full 300.
+describeJobStoreContract('Firestore', makeHarness, { randomSteps: 120 });
 describeChangeFeedContract('Firestore', makeHarness);

@@ -3,6 +3,7 @@ import {
   AggregateField,
   FieldValue,
   Timestamp,
+  type BulkWriter,
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
@@ -61,11 +62,20 @@ export interface FirestoreJobStoreOptions {
   pingTimeoutMs?: number;
   /** Documents one markQueued/abandon transaction moves. @default 200 // documents */
   chunkSize?: number;
+  /**
+   * Staged children (step 1 of createBatch) created longer ago than this whose batch does not
+   * exist are a crashed submission's: the reaper's sweep deletes them. Far longer than any
+   * stage takes (10,000 children stage in seconds), so a live submission is never touched.
+   * @default 3_600_000 // milliseconds (1 hour)
+   */
+  stagedGraceMs?: number;
 }
 
 /** `idempotency_keys/{sha256(kind, owner, key)}` = { target_id }: one per owner and key. */
 const IDEMPOTENCY = 'idempotency_keys';
 const OPEN = ['pending', 'queued', 'running'];
+/** Orphaned staged children one sweep deletes at most. @default 500 // documents */
+const ORPHANS_PER_SWEEP = 500;
 
 /** A job read inside a transaction, with what only the store keeps. */
 interface Loaded {
@@ -94,12 +104,13 @@ interface Loaded {
  *    then the parent becomes `children_state: ready`. If the process dies during 3, the
  *    reaper's sweep finds the parent still `staging` and finishes the step (idempotent).
  * A crash during 1 leaves staged children no parent refers to: invisible, but counted by
- * quotas until deleted (the sweep does not collect them yet).
+ * quotas until the reaper's sweep deletes them, once older than `stagedGraceMs`.
  */
 export class FirestoreJobStore implements JobStore {
   private readonly payloads: PayloadStore;
   private readonly pingTimeoutMs: number;
   private readonly chunkSize: number;
+  private readonly stagedGraceMs: number;
   /** Where the reaper's round-robin sweep over open batches continues. */
   private sweepAfter: string | null = null;
 
@@ -110,6 +121,7 @@ export class FirestoreJobStore implements JobStore {
     this.payloads = new PayloadStore(db);
     this.pingTimeoutMs = options.pingTimeoutMs ?? 3_000;
     this.chunkSize = options.chunkSize ?? 200;
+    this.stagedGraceMs = options.stagedGraceMs ?? 3_600_000;
   }
 
   async createJob(job: Job, admission?: Admission): Promise<{ job: Job; created: boolean }> {
@@ -136,15 +148,15 @@ export class FirestoreJobStore implements JobStore {
       if (taken.exists) return { batch: await this.mustGetBatch(taken.get('target_id') as string), created: false };
     }
     const texts = await this.storeTexts(batch.protein);
-    const staged = this.db.bulkWriter();
-    for (const child of children) {
-      void staged.set(this.jobRef(child.id), {
-        ...jobToDoc(child, null, true),
-        batch_parent_id: `staged:${batch.id}`,
-        changed_at: FieldValue.serverTimestamp(),
-      });
-    }
-    await staged.close();
+    await bulk(this.db, (writer) =>
+      children.map((child) =>
+        writer.set(this.jobRef(child.id), {
+          ...jobToDoc(child, null, true),
+          batch_parent_id: `staged:${batch.id}`,
+          changed_at: FieldValue.serverTimestamp(),
+        }),
+      ),
+    );
     let first: string | null;
     try {
       first = await this.db.runTransaction(async (tx) => {
@@ -291,20 +303,21 @@ export class FirestoreJobStore implements JobStore {
       .orderBy('lease_expires_at')
       .limit(limit)
       .get();
-    const requeued: Job[] = [];
-    for (const doc of expired.docs) {
-      const job = await this.db.runTransaction(async (tx) => {
-        const l = await this.load(tx, doc.id);
-        if (!l || l.job.status !== 'RUNNING' || (l.job.leaseExpiresAt?.getTime() ?? Infinity) > now.getTime()) return null;
-        const error = { code: 'LEASE_EXPIRED', message: `attempt ${l.job.attempts} stopped answering`, retryable: true };
-        const deltas = new Map<string, { ref: DocumentReference; delta: CounterDelta }>();
-        const next = this.transition(tx, l, 'QUEUED', now, { error, leaseExpiresAt: null }, deltas);
-        for (const { ref, delta } of deltas.values()) writeDelta(tx, ref, delta);
-        return next;
-      });
-      if (job) requeued.push(job);
-    }
-    return requeued;
+    // One transaction per job, side by side: they touch different jobs and only add to shards blindly.
+    const requeued = await Promise.all(
+      expired.docs.map((doc) =>
+        this.db.runTransaction(async (tx) => {
+          const l = await this.load(tx, doc.id);
+          if (!l || l.job.status !== 'RUNNING' || (l.job.leaseExpiresAt?.getTime() ?? Infinity) > now.getTime()) return null;
+          const error = { code: 'LEASE_EXPIRED', message: `attempt ${l.job.attempts} stopped answering`, retryable: true };
+          const deltas = new Map<string, { ref: DocumentReference; delta: CounterDelta }>();
+          const next = this.transition(tx, l, 'QUEUED', now, { error, leaseExpiresAt: null }, deltas);
+          for (const { ref, delta } of deltas.values()) writeDelta(tx, ref, delta);
+          return next;
+        }),
+      ),
+    );
+    return requeued.filter((job): job is Job => job !== null);
   }
 
   async listStalePending(olderThan: Date, limit: number): Promise<Job[]> {
@@ -410,7 +423,11 @@ export class FirestoreJobStore implements JobStore {
   async getJobs(ids: readonly string[]): Promise<(Job | null)[]> {
     if (ids.length === 0) return [];
     const snapshots = await this.db.getAll(...ids.map((id) => this.jobRef(id)));
-    return Promise.all(snapshots.map(async (s) => (s.exists ? ((await this.loaded(s))?.job ?? null) : null)));
+    return Promise.all(
+      snapshots.map(async (s) =>
+        s.exists && s.get('job_type') !== 'BATCH_PARENT' ? ((await this.loaded(s))?.job ?? null) : null,
+      ),
+    );
   }
 
   async getBatches(ids: readonly string[]): Promise<(Batch | null)[]> {
@@ -455,10 +472,14 @@ export class FirestoreJobStore implements JobStore {
       );
     }
     const field = order.field === 'AFFINITY' ? 'results.affinity' : 'results.confidence';
-    const segments: Segment[] = [
-      { query: base.where(field, '!=', null), keys: [field, 'batch_index'], direction },
-      { query: base.where(field, '==', null), keys: ['batch_index'], direction: 'asc' },
-    ];
+    // Our children always hold `results.affinity`/`confidence` (null without one); a legacy
+    // batch's children (its parent has no counter shards) may lack `results`, which `== null`
+    // does not match: there the jobs without a value are the index order, filtered.
+    const legacy = (await this.jobRef(batchId).get()).get('counter_shards') === undefined;
+    const unranked: Segment = legacy
+      ? { query: base, keys: ['batch_index'], direction: 'asc', keep: (d) => d.get(field) == null }
+      : { query: base.where(field, '==', null), keys: ['batch_index'], direction: 'asc' };
+    const segments: Segment[] = [{ query: base.where(field, '!=', null), keys: [field, 'batch_index'], direction }, unranked];
     return this.jobPage(segments, listName(`batch:${batchId}:${field}:${direction}`, filter), page);
   }
 
@@ -658,7 +679,7 @@ export class FirestoreJobStore implements JobStore {
 
   private async finalizeBatchesOf(jobs: Job[], now: Date): Promise<void> {
     const batches = new Set(jobs.map((j) => j.batchId).filter((id): id is string => id !== null));
-    for (const id of batches) await this.finalize(id, now);
+    await Promise.all([...batches].map((id) => this.finalize(id, now)));
   }
 
   /**
@@ -724,6 +745,30 @@ export class FirestoreJobStore implements JobStore {
     return (await Promise.all(snapshot.docs.map((d) => this.loaded(d)))).filter((l): l is Loaded => l !== null).map((l) => l.job);
   }
 
+  /**
+   * Deletes staged children older than `stagedGraceMs` whose batch does not exist: step 1 of
+   * a createBatch whose process died before its transaction. A batch that exists (still
+   * `staging`) is left to the unstage repair.
+   */
+  private async deleteOrphans(now: Date): Promise<void> {
+    const old = await this.db
+      .collection(JOBS)
+      .where('job_type', '==', STAGED_CHILD)
+      .where('created_at', '<', Timestamp.fromMillis(now.getTime() - this.stagedGraceMs))
+      .orderBy('created_at')
+      .limit(ORPHANS_PER_SWEEP)
+      .get();
+    const byBatch = new Map<string, string[]>();
+    for (const doc of old.docs) {
+      const batchId = String(doc.get('batch_parent_id')).replace(/^staged:/, '');
+      byBatch.set(batchId, [...(byBatch.get(batchId) ?? []), doc.id]);
+    }
+    if (byBatch.size === 0) return;
+    const parents = await this.db.getAll(...[...byBatch.keys()].map((id) => this.jobRef(id)));
+    const orphans = parents.filter((p) => !p.exists).flatMap((p) => byBatch.get(p.id)!);
+    if (orphans.length > 0) await this.deleteStaged(orphans);
+  }
+
   private async jobPage(segments: Segment[], ordering: string, page: PageRequest): Promise<Page<Job>> {
     return readPage(segments, ordering, resolvePageRequest(page, DEFAULT_PAGE_SIZE), async (docs) =>
       (await Promise.all(docs.map((d) => this.loaded(d)))).map((l) => l!.job),
@@ -731,27 +776,27 @@ export class FirestoreJobStore implements JobStore {
   }
 
   private async deleteStaged(ids: string[]): Promise<void> {
-    const writer = this.db.bulkWriter();
-    for (const id of ids) void writer.delete(this.jobRef(id));
-    await writer.close();
+    await bulk(this.db, (writer) => ids.map((id) => writer.delete(this.jobRef(id))));
   }
 
   /** Step 3 of createBatch: the staged children become the batch's, then the batch says so. */
   private async unstage(batchId: string, refs: DocumentReference[]): Promise<void> {
-    const writer = this.db.bulkWriter();
-    for (const ref of refs) {
-      void writer.update(ref, { job_type: 'BATCH_CHILD', batch_parent_id: batchId, changed_at: FieldValue.serverTimestamp() });
-    }
-    await writer.close();
+    await bulk(this.db, (writer) =>
+      refs.map((ref) =>
+        writer.update(ref, { job_type: 'BATCH_CHILD', batch_parent_id: batchId, changed_at: FieldValue.serverTimestamp() }),
+      ),
+    );
     await this.jobRef(batchId).update({ children_state: 'ready' });
   }
 
   /**
    * The reaper's repairs, a few batches per call: batches whose children a dead process left
-   * staged, and open batches whose every child ended but which were not finalized (the
-   * process died between the child's transaction and the batch's), round-robin by id.
+   * staged, staged children whose batch never came (a crash before its transaction), and open
+   * batches whose every child ended but which were not finalized (the process died between
+   * the child's transaction and the batch's), round-robin by id.
    */
   private async sweep(now: Date): Promise<void> {
+    await this.deleteOrphans(now);
     const staging = await this.db.collection(JOBS).where('children_state', '==', 'staging').limit(5).get();
     for (const parent of staging.docs) {
       const staged = await this.db.collection(JOBS).where('batch_parent_id', '==', `staged:${parent.id}`).get();
@@ -771,8 +816,19 @@ export class FirestoreJobStore implements JobStore {
     if (this.sweepAfter !== null) open = open.startAfter(this.sweepAfter);
     const batches = await open.get();
     this.sweepAfter = batches.docs.length < 5 ? null : batches.docs[batches.docs.length - 1]!.id;
-    for (const doc of batches.docs) await this.finalize(doc.id, now);
+    await Promise.all(batches.docs.map((doc) => this.finalize(doc.id, now)));
   }
+}
+
+/**
+ * Runs the writes `ops` queues on a BulkWriter and rejects with the first write that failed
+ * for good (BulkWriter retries transient ones), instead of leaving it an unhandled rejection.
+ */
+async function bulk(db: Firestore, ops: (writer: BulkWriter) => Promise<unknown>[]): Promise<void> {
+  const writer = db.bulkWriter();
+  const all = Promise.all(ops(writer));
+  await writer.close();
+  await all;
 }
 
 /** Adds the filters a listing may have; `status` and `model` are stored lowercase. */

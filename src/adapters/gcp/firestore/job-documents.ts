@@ -44,7 +44,11 @@ import type { PayloadRef } from './payloads.js';
  * file references (`files` {name: path}, or fields ending in `_file`/`_path`) become artifacts of
  * unknown size (0); a failed legacy job's `error_message` becomes a non-retryable LEGACY error. A
  * batch's `total` defaults to counting its children, and a batch without `counter_shards` has its
- * counts and usage counted from its children (aggregation queries) instead of shards.
+ * counts and usage counted from its children (aggregation queries) instead of shards; its
+ * children may lack `results` until they end, so its ranked lists find the unranked ones by a
+ * filtered index scan (firestore-job-store.ts `listBatchJobs`). The legacy `progress` field is
+ * ignored: progress is the counts. A document that breaks this layout is a
+ * MalformedDocumentError naming the document path and the field, never a guessed value.
  */
 export const JOBS = 'jobs';
 

@@ -13,7 +13,16 @@ export interface Segment {
   query: Query;
   keys: string[];
   direction: 'asc' | 'desc';
+  /**
+   * Keeps only the documents this says yes to, read in chunks until the page is full: for what
+   * no query can express (a legacy document that lacks the field the ordering ranks by, which
+   * `== null` does not match). Page cost then grows with the documents it skips.
+   */
+  keep?: (doc: QueryDocumentSnapshot) => boolean;
 }
+
+/** Documents a filtered segment reads per query. @default 200 // documents */
+const FILTERED_CHUNK = 200;
 
 /**
  * Reads one page by keyset: `orderBy(keys)` + `startAfter(cursor values)` + `limit(size + 1)`,
@@ -38,9 +47,15 @@ export async function readPage<T>(
     const ascending = (segment.direction === 'asc') === forward;
     let query = segment.query;
     for (const key of segment.keys) query = query.orderBy(key, ascending ? 'asc' : 'desc');
-    if (cursor && cursor.segment === index) query = query.startAfter(...cursor.values);
-    const snapshot = await query.limit(want - docs.length).get();
-    for (const doc of snapshot.docs) docs.push({ segment: index, doc });
+    let from = cursor && cursor.segment === index ? cursor.values : null;
+    for (;;) {
+      const limit = segment.keep ? Math.max(want - docs.length, FILTERED_CHUNK) : want - docs.length;
+      const snapshot = await (from ? query.startAfter(...from) : query).limit(limit).get();
+      for (const doc of snapshot.docs) if (!segment.keep || segment.keep(doc)) docs.push({ segment: index, doc });
+      const last = snapshot.docs[snapshot.docs.length - 1];
+      if (!segment.keep || docs.length >= want || snapshot.size < limit || !last) break;
+      from = segment.keys.map((k) => last.get(k) as unknown);
+    }
   }
   const more = docs.length > req.size;
   const kept = docs.slice(0, req.size);
