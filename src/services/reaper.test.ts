@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLocalAdapters, type LocalAdapters } from '../adapters/local/open-local-adapters.js';
 import { SqliteTaskQueue } from '../adapters/local/sqlite-task-queue.js';
-import { at, buildJob } from '../ports/testing/records.js';
+import { at, buildBatch, buildJob } from '../ports/testing/records.js';
 import type { ServiceDeps } from './deps.js';
 import { reapOnce } from './reaper.js';
 import { MsaStage } from './msa-stage.js';
@@ -66,5 +66,23 @@ describe('reapOnce', () => {
     now = at(20 * 60_000 + 5_000);
     await reapOnce(deps);
     expect(await queue.depth()).toBe(3);
+  });
+
+  it('fails a job its tasks never got to a worker in a day, but lets children of a throttled batch wait', async () => {
+    const lone = buildJob({ createdAt: at(0) });
+    await local.jobs.createJob(lone);
+    const throttled = buildBatch(2, { createdAt: at(0), maxConcurrent: 1 });
+    await local.jobs.createBatch(throttled.batch, throttled.children);
+    await local.jobs.markQueued([lone.id, ...throttled.children.map((c) => c.id)], at(0));
+
+    now = at(25 * 3_600_000);
+    await reapOnce(deps);
+
+    const [failed, ...waiting] = await local.jobs.getJobs([lone.id, ...throttled.children.map((c) => c.id)]);
+    expect(failed!.status).toBe('FAILED');
+    expect(failed!.error).toMatchObject({ code: 'DISPATCH_FAILED', retryable: true });
+    expect(waiting.map((j) => j!.status)).toEqual(['QUEUED', 'QUEUED']);
+    // The waiting children were sent again; the failed job was not.
+    expect(await queue.depth()).toBe(1);
   });
 });
