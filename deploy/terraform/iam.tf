@@ -48,6 +48,15 @@ resource "google_cloud_tasks_queue_iam_member" "api_enqueues" {
   member   = google_service_account.api.member
 }
 
+# /metrics reports the queue's depth by listing its tasks (cloudtasks.tasks.list), which the
+# enqueuer role does not include.
+resource "google_cloud_tasks_queue_iam_member" "api_lists_tasks" {
+  name     = google_cloud_tasks_queue.gpu.name
+  location = google_cloud_tasks_queue.gpu.location
+  role     = "roles/cloudtasks.viewer"
+  member   = google_service_account.api.member
+}
+
 # V4 signed URLs without a key file: the api signs through IAM's signBlob as itself.
 resource "google_service_account_iam_member" "api_signs_as_itself" {
   service_account_id = google_service_account.api.name

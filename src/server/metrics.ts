@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { App } from '../container.js';
+import { withTimeout } from '../with-timeout.js';
 import type { PostureConfig } from '../auth/auth-config.js';
 
 /** Prometheus metrics of one api process, served at /metrics. */
@@ -57,8 +58,10 @@ export function createMetrics(app: App): Metrics {
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const counts = await app.jobs.countJobsByStatus();
-      for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      await orWarn(app, 'omtx_jobs', async () => {
+        const counts = await app.jobs.countJobsByStatus();
+        for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      });
     },
   });
   new Gauge({
@@ -66,7 +69,7 @@ export function createMetrics(app: App): Metrics {
     help: 'Tasks waiting or in flight',
     registers: [registry],
     async collect() {
-      this.set(await app.queue.depth());
+      await orWarn(app, 'omtx_queue_depth', async () => this.set(await app.queue.depth()));
     },
   });
   new Gauge({
@@ -118,4 +121,20 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   const given = /^Bearer\s+(\S+)$/i.exec(header?.trim() ?? '')?.[1] ?? '';
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(given), digest(token));
+}
+
+/** A scrape waits this long for one source. @default 5_000 // 5 seconds */
+const COLLECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs a gauge's collection; a failure or a source slower than COLLECT_TIMEOUT_MS (the store
+ * or the queue unreachable, a missing permission) is logged and the gauge keeps its last
+ * value, so one source cannot turn the whole of /metrics into a 500 or a hang.
+ */
+async function orWarn(app: App, gauge: string, collect: () => Promise<void>): Promise<void> {
+  try {
+    await withTimeout(collect(), COLLECT_TIMEOUT_MS, `the source of ${gauge}`);
+  } catch (error) {
+    app.logger.warn({ err: error, gauge }, 'a metric could not be collected');
+  }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobStore } from '../ports/job-store.js';
+import { withTimeout } from '../with-timeout.js';
 
 /** A store slower than this is as good as down for a load balancer. @default 2_000 // 2 seconds */
 const PING_TIMEOUT_MS = 2_000;
@@ -19,18 +20,10 @@ export async function serveReadiness(
     res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(`${body}\n`);
   };
   if (draining) return reply(503, 'draining');
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      jobs.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout(jobs.ping(), PING_TIMEOUT_MS, 'the job store');
     reply(200, 'ready');
   } catch (error) {
     reply(503, `job store unavailable: ${(error as Error).message}`);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -306,6 +306,7 @@ describe('least privilege', () => {
         'api roles/datastore.user on project',
         'api roles/storage.objectAdmin on google_storage_bucket.artifacts',
         'api roles/cloudtasks.enqueuer on google_cloud_tasks_queue.gpu',
+        'api roles/cloudtasks.viewer on google_cloud_tasks_queue.gpu',
         'api roles/iam.serviceAccountTokenCreator on sa:api',
         'api roles/iam.serviceAccountUser on sa:tasks_invoker',
         'api roles/secretmanager.secretAccessor on google_secret_manager_secret.api',

@@ -62,6 +62,10 @@ describe('a Firestore outage during a batch', () => {
       await first.stop();
       await waitFor('/readyz to turn red', async () => (await readyz(api.url)) === 503, 30_000);
       expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+      // The job gauges cannot be read; the rest of /metrics still can.
+      const metrics = await fetch(`${api.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('omtx_subscriptions');
 
       const second = await startFirestoreEmulator(undefined, { seedFromExport: metadata });
       emulators.push(second);
