@@ -15,7 +15,7 @@ import { JOBS } from './job-documents.js';
  * A shard holds signed deltas: `pending`, `queued`, …, `cancelled` (one −1 and one +1 per
  * transition) and the usage sums `runtime_ms`, `gpu_ms`, `cost_nano_usd` (whole units, so the
  * sums are exact int64s). A batch's counts are its `total` as pending plus the sum of every
- * shard, read as two aggregation queries (9 sums, at most 5 per query; billed per 1,000 index entries, not per shard).
+ * shard, read as three aggregation queries at one read time (9 sums, at most 5 per query; billed per 1,000 index entries, not per shard).
  * The shards are created with the batch, so a transaction that must know the exact running
  * count (a claim in a batch with `maxConcurrent`) reads them all and Firestore locks them.
  */
@@ -94,7 +94,11 @@ export async function sumShards(
   tx?: Transaction,
 ): Promise<{ counts: StatusCounts; usage: Usage }> {
   const queries = SUMS.map((spec) => shardsOf(db, batchId).aggregate(spec));
-  const answers = await Promise.all(queries.map((q) => (tx ? tx.get(q) : q.get())));
+  // The three queries must see one moment: read apart, a completion landing between them
+  // counts its child as running and completed (or neither). A read-only transaction reads all
+  // three at one read time, and takes no locks.
+  const read = (t: Transaction) => Promise.all(queries.map((q) => t.get(q)));
+  const answers = await (tx ? read(tx) : db.runTransaction(read, { readOnly: true }));
   const sums = Object.assign({}, ...answers.map((a) => a.data())) as Record<string, number | null>;
   const counts = emptyCounts();
   for (const f of STATUS_FIELDS) counts[f] = sums[f] ?? 0;

@@ -29,10 +29,12 @@ import type { PayloadRef } from './payloads.js';
  *   {runtime_ms, gpu_ms, cost_nano_usd}, `estimated_gpu_ms`, `gpu_ms_before_retry`,
  *   `gpu_ms_counted` (what the GPU quota sums, kept with every write: see `gpuMsCounted`),
  *   `organization_id`, `shared_with_organization`, `idempotency_key`, `changed_at` (the commit's
- *   server time, which the change feed's child listener filters on).
+ *   server time, which the change feed's child listener filters on), `commit_token` (the store
+ *   call that wrote it last, so a transaction re-run after a lost reply knows its own commit).
  * - a batch: `max_concurrent`, `total`, `cancel_requested`, `webhook_url`, `counter_shards`
  *   (see batch-counters.ts), `children_state` ('staging' while createBatch makes its children
- *   visible, see firestore-job-store.ts).
+ *   visible, see firestore-job-store.ts) and `children_ready_at`, `retry_requested_at` and
+ *   `retry_cursor` while retryFailed walks its failed children, `commit_token`.
  *
  * Defaults for what a legacy document lacks: `job_type` INDIVIDUAL, or BATCH_CHILD when it has a
  * `batch_parent_id`; `name` null (or the legacy `job_name`/`batch_name`); attempts 0; no lease;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { BulkWriter, Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { bulk } from './bulk.js';
 
 /**
  * Large texts (a protein's PDB/CIF structure, up to 16 MiB, or an uploaded MSA) kept out of
@@ -37,13 +38,14 @@ export class PayloadStore {
     if (bytes.length <= INLINE_TEXT_BYTES) return { content: text };
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const parts = Math.ceil(bytes.length / PAYLOAD_CHUNK_BYTES);
-    const writer: BulkWriter = this.db.bulkWriter();
-    for (let part = 0; part < parts; part++) {
-      const chunk = bytes.subarray(part * PAYLOAD_CHUNK_BYTES, (part + 1) * PAYLOAD_CHUNK_BYTES);
-      // Same id, same bytes: writing it again (another submission of this protein) changes nothing.
-      void writer.set(this.db.collection(PAYLOADS).doc(`${sha256}-${part}`), { bytes: chunk });
-    }
-    await writer.close();
+    // Same id, same bytes: writing a chunk again (another submission of this protein) changes nothing.
+    await bulk(this.db, (writer) =>
+      Array.from({ length: parts }, (_, part) =>
+        writer.set(this.db.collection(PAYLOADS).doc(`${sha256}-${part}`), {
+          bytes: bytes.subarray(part * PAYLOAD_CHUNK_BYTES, (part + 1) * PAYLOAD_CHUNK_BYTES),
+        }),
+      ),
+    );
     this.remember(sha256, text);
     return { payload: { sha256, parts, bytes: bytes.length } };
   }
