@@ -16,7 +16,7 @@ export async function startWorker(
   runners: RunnerRegistry = createRunnerRegistry(config),
 ): Promise<RunningWorker & { closeAll(): Promise<void> }> {
   const logger = pino({ level: config.logLevel, base: { service: 'omtx-worker' } });
-  const adapters = openWorkerAdapters(config);
+  const adapters = openWorkerAdapters(config, (error, during) => logger.error({ err: error, during }, 'job store repair failed'));
   const { jobs, blobs } = adapters;
   const shutdown = new AbortController();
   const running = await startWorkerServer(

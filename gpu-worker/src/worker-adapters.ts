@@ -16,11 +16,12 @@ export interface WorkerAdapters {
 /**
  * The worker's adapters as `OMTX_BACKEND` picks them: the api's data directory on the
  * embedded default, Firestore and the artifact bucket on Google Cloud (the L4 service).
+ * `onStoreError` hears of background repairs that failed (Firestore; the sweep retries them).
  */
-export function openWorkerAdapters(config: WorkerConfig): WorkerAdapters {
+export function openWorkerAdapters(config: WorkerConfig, onStoreError: (error: unknown, during: string) => void): WorkerAdapters {
   if (config.gcp !== null) {
     const db = createFirestoreClient(config.gcp);
-    const jobs = new FirestoreJobStore(db);
+    const jobs = new FirestoreJobStore(db, { onError: onStoreError });
     return {
       jobs,
       blobs: new GcsBlobStore(createStorageClient(config.gcp), config.gcp.bucket),

@@ -35,7 +35,7 @@ export function openApiAdapters(config: Config, logger: Logger, clock: () => Dat
     if (tasksUrl === null || config.gcp.tasks === null) {
       throw new Error('OMTX_BACKEND=gcp needs OMTX_WORKER_URL: Cloud Tasks POSTs each task to the worker service');
     }
-    const gcp = openGcpAdapters(config.gcp);
+    const gcp = openGcpAdapters(config.gcp, (error, during) => logger.error({ err: error, during }, 'job store repair failed'));
     const queue = cloudTasksQueueFrom(config.gcp.projectId, config.gcp.tasks, tasksUrl);
     return {
       ...gcp,

@@ -16,9 +16,13 @@ export interface GcpAdapters {
   close(): Promise<void>;
 }
 
-export function openGcpAdapters(gcp: GcpConfig): GcpAdapters {
+/**
+ * `onStoreError` hears of repairs that failed in the background (a batch's finalize after its
+ * child committed, a sweep step): the sweep retries them, so they are logged, not thrown.
+ */
+export function openGcpAdapters(gcp: GcpConfig, onStoreError: (error: unknown, during: string) => void): GcpAdapters {
   const db = createFirestoreClient(gcp);
-  const jobs = new FirestoreJobStore(db);
+  const jobs = new FirestoreJobStore(db, { onError: onStoreError });
   const feed = new FirestoreChangeFeed(db);
   return {
     jobs,
