@@ -14,6 +14,11 @@ export class CoalescingStream<T> implements AsyncIterableIterator<T> {
     private readonly onClose: () => void,
   ) {}
 
+  /** Ended: by the topic, or by the client going away. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   push(value: T): void {
     if (this.ended) return;
     if (this.waiting) {

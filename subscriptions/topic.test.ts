@@ -16,7 +16,25 @@ function source(read: () => Promise<number>, stopped: { listening: boolean }): T
 }
 
 describe('Topic', () => {
-  it('ends a newcomer whose first read fails, and lets go of the upstream listener', async () => {
+  it('retries a failed read with backoff and delivers the state once the store answers', async () => {
+    const upstream = { listening: false };
+    let failures = 3;
+    const errors: unknown[] = [];
+    const topic = new Topic(
+      source(() => (failures-- > 0 ? Promise.reject(new Error('store down')) : Promise.resolve(4)), upstream),
+      () => {},
+      (error) => errors.push(error),
+      0,
+      { firstDelayMs: 1, maxDelayMs: 4, giveUpAfterMs: 60_000 },
+    );
+    const stream = topic.subscribe();
+    expect(await stream.next()).toEqual({ value: 4, done: false });
+    expect(errors).toHaveLength(3);
+    expect(upstream.listening).toBe(true);
+    await stream.return();
+  });
+
+  it('ends a newcomer whose reads keep failing past the give-up time, and lets go of the upstream listener', async () => {
     const upstream = { listening: false };
     let emptied = false;
     const topic = new Topic(
@@ -24,6 +42,7 @@ describe('Topic', () => {
       () => (emptied = true),
       () => {},
       0,
+      { firstDelayMs: 1, maxDelayMs: 2, giveUpAfterMs: 20 },
     );
     const stream = topic.subscribe();
     expect(await stream.next()).toEqual({ value: undefined, done: true });

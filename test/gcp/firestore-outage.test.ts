@@ -24,7 +24,8 @@ import { BatchProgressDocument } from '../../schema/__generated__/graphql.js';
 // Firestore goes away in the middle of a batch and comes back: the emulator is cut off the
 // network (a TCP proxy refuses and resets every connection), stopped, and started again from
 // an export of what it held, so no acknowledged write is lost with the in-memory emulator.
-// The api must stay up, say so on /readyz, and the batch must still end with every job.
+// The api must stay up, say so on /readyz, subscriptions must ride it out (reads are tried
+// again), and the batch must still end with every job.
 
 const newDataDir = dataDirsCleanedAfterAll();
 const exportDir = mkdtempSync(join(tmpdir(), 'omtx-firestore-export-'));
@@ -61,6 +62,8 @@ describe('a Firestore outage during a batch', () => {
       const metadata = await exportFirestoreEmulator(first.host, backend.projectId, exportDir);
       await first.stop();
       await waitFor('/readyz to turn red', async () => (await readyz(api.url)) === 503, 30_000);
+      // Subscribed while Firestore is away: its first read fails, and is tried again.
+      const joinedDuringOutage = subscribe(api.wsClient(), BatchProgressDocument, { id });
       expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
       // The job gauges cannot be read; the rest of /metrics still can.
       const metrics = await fetch(`${api.url}/metrics`);
@@ -76,6 +79,7 @@ describe('a Firestore outage during a batch', () => {
       const last = events.at(-1)!.batchProgress;
       expect(last.batch.status).toBe('COMPLETED');
       expect(last.progress).toMatchObject({ total: 6, completed: 6 });
+      expect((await joinedDuringOutage.done).at(-1)!.batchProgress.batch.status).toBe('COMPLETED');
       const { jobs } = await batchChildren(api, id);
       expect(jobs.map((j) => [j.batchIndex, j.status])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 'COMPLETED']));
     } finally {
