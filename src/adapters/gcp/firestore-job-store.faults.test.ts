@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 describe('FirestoreJobStore under faults', () => {
-  const { db } = emulatorFirestore();
+  const { db, projectId } = emulatorFirestore();
   afterAll(() => db.terminate());
   const reported: { error: unknown; during: string }[] = [];
   const store = new FirestoreJobStore(db, { onError: (error, during) => reported.push({ error, during }) });
@@ -87,4 +87,35 @@ describe('FirestoreJobStore under faults', () => {
     expect(reported).toEqual([expect.objectContaining({ during: expect.stringContaining('finalizing batch broken-batch') })]);
     expect(String(reported[0]!.error)).toContain('jobs/broken-batch');
   });
+
+  it('re-queues the other expired leases while one job is locked by a transaction that hangs, and reports that one', async () => {
+    reported.length = 0;
+    const [stuck, free] = [buildJob(), buildJob()];
+    for (const job of [stuck, free]) {
+      await store.createJob(job);
+      await store.markQueued([job.id], at(0));
+      await store.claim(job.id, at(0), LEASE_MS);
+    }
+    // Another process's transaction read `stuck` (locking it) and never ends.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const other = emulatorFirestore(projectId).db;
+    const hanging = other.runTransaction(async (tx) => {
+      await tx.get(other.collection(JOBS).doc(stuck.id));
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      const requeued = await store.requeueExpired(at(LEASE_MS + 1), 10);
+      expect(requeued.map((j) => [j.id, j.status])).toEqual([[free.id, 'QUEUED']]);
+      expect(reported.map((r) => r.during)).toContain('requeueExpired');
+    } finally {
+      release();
+      await hanging;
+      await other.terminate();
+    }
+  }, 90_000);
 });

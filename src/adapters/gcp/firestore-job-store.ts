@@ -359,8 +359,10 @@ export class FirestoreJobStore implements JobStore {
       .orderBy('lease_expires_at')
       .limit(limit)
       .get();
-    // One transaction per job, side by side: they touch different jobs and only add to shards blindly.
-    const requeued = await Promise.all(
+    // One transaction per job, side by side: they touch different jobs and only add to shards
+    // blindly. One that fails (its job locked by a transaction that hangs) is reported and
+    // tried again next time; it does not keep the others from their next attempt.
+    const settled = await Promise.allSettled(
       expired.docs.map((doc) =>
         this.db.runTransaction(async (tx) => {
           const l = await this.load(tx, doc.id);
@@ -374,8 +376,13 @@ export class FirestoreJobStore implements JobStore {
         }),
       ),
     );
+    const requeued: Job[] = [];
+    for (const outcome of settled) {
+      if (outcome.status === 'rejected') this.onError(outcome.reason, 'requeueExpired');
+      else if (outcome.value !== null) requeued.push(outcome.value);
+    }
     await this.sweep(now);
-    return requeued.filter((job): job is Job => job !== null);
+    return requeued;
   }
 
   /**
