@@ -1,22 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Firestore } from '@google-cloud/firestore';
-import { emulatorFirestore } from '../../../test/support/emulators/firestore.js';
+import { describe, expect, it } from 'vitest';
+import { emulatorClientsClosedAfterAll } from '../../../test/support/emulators/firestore.js';
 import type { ApiKeyRecord } from '../../ports/api-key-store.js';
 import { describeApiKeyStoreContract } from '../../ports/api-key-store.contract.js';
 import { T0, newId } from '../../ports/testing/records.js';
 import { FirestoreApiKeyStore } from './firestore-api-key-store.js';
 
-const clients: Firestore[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((db) => db.terminate()));
-});
-
-/** A client on the emulator (in a fresh project unless given one), closed after the file's tests. */
-function client(projectId?: string): { db: Firestore; projectId: string } {
-  const opened = emulatorFirestore(projectId);
-  clients.push(opened.db);
-  return opened;
-}
+/** Emulator clients, each in a fresh project unless given one, closed after the file's tests. */
+const client = emulatorClientsClosedAfterAll();
 
 function keyOf(fields: Pick<ApiKeyRecord, 'id' | 'prefix'> & Partial<ApiKeyRecord>): ApiKeyRecord {
   return {

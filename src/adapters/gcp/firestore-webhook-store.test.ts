@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Firestore } from '@google-cloud/firestore';
-import { emulatorFirestore } from '../../../test/support/emulators/firestore.js';
+import { emulatorClientsClosedAfterAll, emulatorFirestore } from '../../../test/support/emulators/firestore.js';
 import type { WebhookDelivery } from '../../ports/webhook-store.js';
 import { at, newId } from '../../ports/testing/records.js';
 import { describeWebhookStoreContract } from '../../ports/webhook-store.contract.js';
@@ -11,17 +11,8 @@ import { FirestoreWebhookStore } from './firestore-webhook-store.js';
 const URL = 'https://hooks.example.org/omtx';
 const LEASE_MS = 40_000;
 
-const clients: Firestore[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((db) => db.terminate()));
-});
-
-/** A client on the emulator (in a fresh project unless given one), closed after the file's tests. */
-function client(projectId?: string): { db: Firestore; projectId: string } {
-  const opened = emulatorFirestore(projectId);
-  clients.push(opened.db);
-  return opened;
-}
+/** Emulator clients, each in a fresh project unless given one, closed after the file's tests. */
+const client = emulatorClientsClosedAfterAll();
 
 /** What the FirestoreJobStore does when a batch with a webhook ends: the outbox write in a transaction. */
 async function endBatch(db: Firestore, batchId: string, time: number, status = 'COMPLETED'): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 
 /**
  * A Firestore client on the shared emulator, in a project of its own (the emulator keeps
@@ -15,10 +15,18 @@ export function emulatorFirestore(projectId = `omtx-${randomUUID().slice(0, 8)}`
   return { db: new Firestore({ projectId, host, ssl: false, preferRest: false }), projectId, host };
 }
 
-/** Deletes every document of the emulator's project `projectId`. */
-export async function wipeEmulatorProject(host: string, projectId: string): Promise<void> {
-  const response = await fetch(`http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`, {
-    method: 'DELETE',
+/**
+ * For a test file: a maker of emulator clients (in a fresh project unless given one) that
+ * terminates every client it made after the file's tests.
+ */
+export function emulatorClientsClosedAfterAll(): (projectId?: string) => { db: Firestore; projectId: string } {
+  const clients: Firestore[] = [];
+  afterAll(async () => {
+    await Promise.all(clients.map((db) => db.terminate()));
   });
-  if (!response.ok) throw new Error(`wiping emulator project ${projectId}: HTTP ${response.status}`);
+  return (projectId) => {
+    const opened = emulatorFirestore(projectId);
+    clients.push(opened.db);
+    return opened;
+  };
 }
